@@ -1,0 +1,42 @@
+# gjj: the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DDB_PORT ?= 8001
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lint install dynamodb-local bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+dynamodb-local:
+	scripts/install-dynamodb-local.sh
+
+## run: DynamoDB Local on 127.0.0.1:$(DDB_PORT) (data in .local/), tables, demo data, API on 127.0.0.1:$(PORT)
+run: install dynamodb-local
+	PORT=$(PORT) DDB_PORT=$(DDB_PORT) scripts/run-local.sh
+
+## test: every tier (unit, functional on moto, integration on DynamoDB Local), then lint
+test: install dynamodb-local
+	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/ruff check .
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not ddblocal and not slow"
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install dynamodb-local
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,35 @@
+"""gjj: the Housing Provident Fund (住房公积金) online-services API on AWS Chalice.
+
+Small on purpose: create the app, validate the city policy, register the blueprints and schedules.
+"""
+
+import importlib
+
+from chalice import Chalice, Cron
+
+from chalicelib import jobs, policy
+from chalicelib.handlers import BLUEPRINTS
+
+app = Chalice(app_name="gjj")
+app.api.binary_types.append("application/pdf")
+app.api.binary_types.append("image/png")
+
+policy.get()  # fail fast on a bad policy file
+
+for module_name in BLUEPRINTS:
+    app.register_blueprint(importlib.import_module(module_name).api.blueprint)
+
+
+def _schedule(job: jobs.Job):
+    def handler(event, context):
+        from chalicelib import clock
+
+        return jobs.run(job.name, clock.now())
+
+    handler.__name__ = job.function_name
+    return app.schedule(Cron(*job.cron), name=job.function_name,
+                        description=job.description)(handler)
+
+
+for _job in jobs.JOBS.values():
+    globals()[_job.function_name] = _schedule(_job)

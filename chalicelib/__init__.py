@@ -1,0 +1,1 @@
+"""gjj: the Housing Provident Fund (住房公积金) online-services backend."""

@@ -1,0 +1,8 @@
+"""HTTP handlers, one module per business area, one function per operation.
+
+``BLUEPRINTS`` lists the modules app.py registers; each exposes ``api`` (an :class:`~chalicelib.http.api.Api`).
+"""
+
+BLUEPRINTS = (
+    "chalicelib.handlers.meta",
+)

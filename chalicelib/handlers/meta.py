@@ -1,0 +1,29 @@
+"""Service meta routes: the OpenAPI document and a health check."""
+
+from pydantic import BaseModel
+
+from chalicelib import clock, settings
+from chalicelib.http.api import PUBLIC, Api, Request
+
+api = Api(__name__, tag="meta")
+
+
+class Health(BaseModel):
+    status: str
+    stage: str
+    now: str
+
+
+@api.route("/v1/openapi.json", roles=None, summary="OpenAPI 3.1 document of every route")
+def openapi_document(req: Request) -> dict:
+    from chalicelib.http import openapi
+
+    return openapi.build()
+
+
+@api.route("/v1/health", roles=None, response=Health, summary="Liveness and the stage clock")
+def health(req: Request) -> Health:
+    return Health(status="ok", stage=settings.get().stage, now=clock.iso(req.now))
+
+
+__all__ = ["api", "PUBLIC"]

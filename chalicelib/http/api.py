@@ -1,0 +1,245 @@
+"""Routes with their contract attached: role, request/response models, idempotency, step-up.
+
+A handler is a plain function ``(req: Request, **path_params) -> model | dict | list | None``;
+:class:`Api` wraps it so that every route shares one way of parsing input, checking tokens,
+shaping errors and storing idempotent outcomes. The registry feeds ``/v1/openapi.json`` and the
+table-driven role tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import clock, errors, log
+from chalicelib.http import auth as auth_mod
+from chalicelib.http import idempotency
+
+logger = log.get("http")
+
+PUBLIC: tuple[str, ...] = ()
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
+@dataclass
+class Route:
+    method: str
+    path: str
+    name: str
+    roles: tuple[str, ...] | None      # None: public
+    op_roles: tuple[str, ...] | None
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    idempotent: bool
+    step_up: bool
+    summary: str
+    tags: tuple[str, ...]
+    produces: str = "application/json"
+    optional_auth: bool = False
+    errors: tuple[int, ...] = ()
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+
+REGISTRY: list[Route] = []
+
+
+@dataclass
+class Request:
+    """What a handler gets: the parsed input, who is calling, and "now" (China time)."""
+
+    route: Route
+    principal: auth_mod.Principal | None
+    body: Any
+    query: Any
+    path: dict[str, str]
+    headers: Mapping[str, str]
+    now: datetime
+    source_ip: str
+    idempotency_key: str | None = None
+    raw_body: bytes | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        if self.principal is None:
+            raise errors.Unauthenticated()
+        return self.principal.subject
+
+    def scope(self, name: str = "") -> str:
+        """A string naming (caller, route[, name]): for cursors and idempotent serials."""
+        who = self.principal.subject if self.principal else "anon"
+        return f"{who}|{self.route.method} {self.route.path}|{name}"
+
+
+def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    hdrs = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    if body is None and status == 204:
+        return Response(body="", status_code=204, headers=hdrs)
+    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), status_code=status,
+                    headers=hdrs)
+
+
+def error_response(exc: errors.ApiError, headers: dict[str, str] | None = None) -> Response:
+    return _json_response(exc.status, exc.body(), {**exc.headers, **(headers or {})})
+
+
+def to_jsonable(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True)
+    if isinstance(result, list):
+        return [to_jsonable(item) for item in result]
+    if isinstance(result, dict):
+        return {k: to_jsonable(v) for k, v in result.items()}
+    return result
+
+
+def _parse_body(route: Route, raw: bytes | None) -> Any:
+    if route.body is None:
+        return None
+    if raw and len(raw) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge()
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        raise errors.ValidationFailed("请求内容不是有效的 JSON", details={"fields": {"body": "无效的 JSON"}}) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise errors.ValidationFailed(details={"fields": {"body": "须为 JSON 对象"}})
+    try:
+        return route.body.model_validate(data)
+    except ValidationError as exc:
+        raise errors.ValidationFailed(details=errors.validation_details(exc)) from None
+
+
+def _parse_query(route: Route, params: Mapping[str, str] | None) -> Any:
+    if route.query is None:
+        return None
+    try:
+        return route.query.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        raise errors.ValidationFailed(details=errors.validation_details(exc)) from None
+
+
+def _shape(route: Route, result: Any) -> tuple[int, Any, dict[str, str]]:
+    if isinstance(result, Response):
+        raise TypeError("return Response objects only from binary routes")
+    if result is None:
+        return 204, None, {}
+    return route.status, to_jsonable(result), {}
+
+
+def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: dict[str, str]) -> Response:
+    started = time.perf_counter()
+    headers = request.headers or {}
+    cid = headers.get("x-request-id") or (request.context or {}).get("requestId") or uuid.uuid4().hex
+    token = log.correlation_id.set(cid)
+    out_headers = {"X-Request-Id": cid}
+    status = 500
+    try:
+        now = clock.now()
+        principal = None
+        if route.roles is not None:
+            principal = auth_mod.authenticate(headers.get("authorization"), now=now)
+            auth_mod.authorize(principal, route.roles, route.op_roles)
+        elif route.optional_auth and headers.get("authorization"):
+            principal = auth_mod.authenticate(headers.get("authorization"), now=now)
+        raw = request.raw_body if route.body is not None else None
+        req = Request(
+            route=route,
+            principal=principal,
+            body=_parse_body(route, raw),
+            query=_parse_query(route, request.query_params),
+            path=dict(path_params),
+            headers=headers,
+            now=now,
+            source_ip=((request.context or {}).get("identity") or {}).get("sourceIp") or "",
+            raw_body=raw,
+        )
+        if route.step_up:
+            auth_mod.verify_step_up(headers.get("x-step-up-token"), principal, now=now)
+        if route.idempotent:
+            key = idempotency.validate_key(headers.get("idempotency-key"))
+            req.idempotency_key = key
+
+            def call() -> tuple[int, Any, dict[str, str]]:
+                try:
+                    return _shape(route, fn(req, **path_params))
+                except errors.ApiError as exc:
+                    return exc.status, exc.body(), exc.headers
+
+            (status, body, extra), replayed = idempotency.run(
+                scope=req.scope(), key=key,
+                req_hash=idempotency.request_hash(route.method, route.path.format(**path_params), raw,
+                                                  request.query_params),
+                now=now, call=call)
+            if replayed:
+                out_headers["Idempotent-Replayed"] = "true"
+            return _json_response(status, body, {**extra, **out_headers})
+        result = fn(req, **path_params)
+        if isinstance(result, Response):
+            status = result.status_code
+            result.headers = {**(result.headers or {}), **out_headers}
+            return result
+        status, body, extra = _shape(route, result)
+        return _json_response(status, body, {**extra, **out_headers})
+    except errors.ApiError as exc:
+        status = exc.status
+        return error_response(exc, out_headers)
+    except Exception:
+        logger.exception("unhandled error", extra={"fields": {"route": f"{route.method} {route.path}"}})
+        status = 500
+        return _json_response(500, {"error": {"code": "INTERNAL", "message": "系统繁忙，请稍后再试",
+                                              "details": {"request_id": cid}}}, out_headers)
+    finally:
+        log.event(logger, "request", route=f"{route.method} {route.path}", status=status,
+                  ms=round((time.perf_counter() - started) * 1000, 1))
+        log.correlation_id.reset(token)
+
+
+class Api:
+    """A Chalice blueprint whose routes carry their contract. One per business area."""
+
+    def __init__(self, import_name: str, *, tag: str, registry: list[Route] | None = None):
+        self.blueprint = Blueprint(import_name)
+        self.tag = tag
+        self.registry = REGISTRY if registry is None else registry
+
+    def route(self, path: str, method: str = "GET", *, roles: tuple[str, ...] | None,
+              op_roles: tuple[str, ...] | None = None, body: type[BaseModel] | None = None,
+              query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
+              idempotent: bool = False, step_up: bool = False, summary: str = "",
+              produces: str = "application/json", optional_auth: bool = False,
+              errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            route = Route(method=method.upper(), path=path, name=fn.__name__, roles=roles, op_roles=op_roles,
+                          body=body, query=query, response=response, status=status, idempotent=idempotent,
+                          step_up=step_up, summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
+                          tags=(self.tag,), produces=produces, optional_auth=optional_auth, errors=errors)
+            self.registry.append(route)
+            blueprint = self.blueprint
+
+            def view(**path_params: str) -> Response:
+                return dispatch(route, fn, blueprint.current_request, path_params)
+
+            view.__name__ = fn.__name__
+            view.__doc__ = fn.__doc__
+            blueprint.route(path, methods=[route.method], content_types=["application/json"])(view)
+            fn.route = route  # type: ignore[attr-defined]
+            return fn
+
+        return decorator

@@ -1,0 +1,187 @@
+"""Bearer tokens and role checks.
+
+Access tokens are HS256 JWTs (``typ`` ``access``, ``aud`` ``gjj-api``, issuer ``gjj``) bound to a
+server-side session: logout or a password change revokes the session and every token of it stops
+working at once. ``algorithms`` is pinned; ``alg: none`` and other algorithms are refused.
+A token of one role never opens another role's routes (403).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from chalicelib import clock, errors, policy, settings
+
+DEPOSITOR, UNIT, DEVELOPER, OPERATOR = "depositor", "unit", "developer", "operator"
+ROLES = (DEPOSITOR, UNIT, DEVELOPER, OPERATOR)
+ALGORITHM = "HS256"
+AUDIENCE = "gjj-api"
+ISSUER = "gjj"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str          # user_id | unit_no | developer_id | operator username
+    role: str
+    session_id: str
+    op_role: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+_secret_cache: dict[str, str] = {}
+
+
+def secret() -> str:
+    """The signing secret: ``GJJ_TOKEN_SECRET``; in the local stage, a generated one under ``.local/``."""
+    cfg = settings.get()
+    if cfg.token_secret:
+        return cfg.token_secret
+    if not cfg.is_local:
+        raise RuntimeError("GJJ_TOKEN_SECRET must be set outside the local stage")
+    path = cfg.local_dir / "token-secret"
+    cached = _secret_cache.get(str(path))
+    if cached:
+        return cached
+    if path.exists():
+        value = path.read_text().strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        path.chmod(0o600)
+    _secret_cache[str(path)] = value
+    return value
+
+
+def encode(claims: dict[str, Any], *, typ: str, ttl_seconds: int, now: datetime | None = None) -> str:
+    now = now or clock.now()
+    payload = {
+        **claims,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "typ": typ,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()) - 5,
+        "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(payload, secret(), algorithm=ALGORITHM, headers={"typ": "JWT"})
+
+
+def decode(token: str, *, typ: str, now: datetime | None = None) -> dict[str, Any]:
+    """Verify signature, algorithm, audience, issuer, expiry and type; 401 on any failure."""
+    now = now or clock.now()
+    try:
+        claims = jwt.decode(
+            token,
+            secret(),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "typ", "aud", "iss"], "verify_exp": False,
+                     "verify_iat": False, "verify_nbf": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise errors.Unauthenticated("登录信息无效，请重新登录") from exc
+    ts = now.timestamp()
+    if claims.get("typ") != typ:
+        raise errors.Unauthenticated("登录信息无效，请重新登录")
+    if claims["exp"] <= ts or claims.get("nbf", 0) > ts + 5:
+        raise errors.Unauthenticated("登录已过期，请重新登录")
+    return claims
+
+
+def issue_access_token(subject: str, role: str, session_id: str, *, op_role: str | None = None,
+                       now: datetime | None = None) -> str:
+    claims: dict[str, Any] = {"sub": subject, "role": role, "sid": session_id}
+    if op_role:
+        claims["op"] = op_role
+    return encode(claims, typ="access", ttl_seconds=policy.get().security.access_token_seconds, now=now)
+
+
+def open_session(subject: str, role: str, *, now: datetime | None = None, family_id: str | None = None):
+    """Create a session (the server-side half of a login) and return it."""
+    from chalicelib.store.users import Session
+
+    now = now or clock.now()
+    sec = policy.get().security
+    expires = now + timedelta(hours=sec.session_absolute_hours)
+    session = Session(
+        session_id=secrets.token_urlsafe(24),
+        subject=subject,
+        role=role,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=expires,
+        family_id=family_id,
+        ttl=int((expires + timedelta(days=1)).timestamp()),
+    )
+    session.save()
+    return session
+
+
+def revoke_session(session_id: str) -> None:
+    from chalicelib.store.users import Session
+
+    try:
+        Session(session_id=session_id).update(actions=[Session.revoked.set(True)],
+                                              condition=Session.session_id.exists())
+    except Exception:  # noqa: BLE001 - a session that is gone is as revoked as it gets
+        pass
+
+
+def check_session(session_id: str, subject: str, now: datetime) -> None:
+    """The session must exist, belong to the subject, be unrevoked, within its absolute and idle limits."""
+    from chalicelib.store.users import Session
+
+    try:
+        session = Session.get(session_id)
+    except Session.DoesNotExist:
+        raise errors.Unauthenticated("登录已失效，请重新登录") from None
+    sec = policy.get().security
+    if session.revoked or session.subject != subject:
+        raise errors.Unauthenticated("登录已失效，请重新登录")
+    if now >= session.expires_at or now - session.last_seen_at > timedelta(minutes=sec.session_idle_minutes):
+        raise errors.Unauthenticated("登录已过期，请重新登录")
+    if now - session.last_seen_at > timedelta(seconds=60):
+        session.update(actions=[Session.last_seen_at.set(now)])
+
+
+def authenticate(authorization: str | None, *, now: datetime) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise errors.Unauthenticated()
+    token = authorization[len("Bearer "):].strip()
+    claims = decode(token, typ="access", now=now)
+    role = claims.get("role")
+    sid = claims.get("sid")
+    if role not in ROLES or not isinstance(sid, str):
+        raise errors.Unauthenticated("登录信息无效，请重新登录")
+    check_session(sid, claims["sub"], now)
+    return Principal(subject=claims["sub"], role=role, session_id=sid, op_role=claims.get("op"), claims=claims)
+
+
+def authorize(principal: Principal, roles: tuple[str, ...], op_roles: tuple[str, ...] | None) -> None:
+    if principal.role not in roles:
+        raise errors.Forbidden("当前登录身份无权办理此业务")
+    if op_roles and principal.op_role not in op_roles:
+        raise errors.Forbidden("当前操作员无此权限")
+
+
+def issue_step_up_token(principal: Principal, *, now: datetime | None = None) -> str:
+    return encode({"sub": principal.subject, "role": principal.role, "sid": principal.session_id},
+                  typ="step_up", ttl_seconds=policy.get().security.step_up_seconds, now=now)
+
+
+def verify_step_up(token: str | None, principal: Principal, *, now: datetime) -> None:
+    """A step-up token is bound to the session that asked for it and lives 5 minutes."""
+    if not token:
+        raise errors.Unauthenticated("此业务需要短信验证，请先完成身份验证", details={"step_up": "required"})
+    claims = decode(token, typ="step_up", now=now)
+    if claims.get("sid") != principal.session_id or claims.get("sub") != principal.subject:
+        raise errors.Unauthenticated("身份验证无效，请重新验证", details={"step_up": "required"})

@@ -1,0 +1,49 @@
+"""Scheduled functions (CONTRACT section 9): name → schedule and body.
+
+Each body is ``fn(now: datetime) -> dict`` (a summary for the log) and must be safe to run twice for
+the same moment. app.py wires every job to a Chalice schedule; ``gjj jobs run NAME`` runs one once
+with the stage clock. Bodies are imported lazily so the API's cold start does not pay for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    cron: tuple[str, str, str, str, str, str]   # minutes hours day-of-month month day-of-week year (UTC)
+    target: str                                  # "module:function"
+    description: str
+
+    def load(self) -> Callable[[datetime], dict[str, Any]]:
+        module, _, func = self.target.partition(":")
+        return getattr(importlib.import_module(module), func)
+
+    @property
+    def function_name(self) -> str:
+        return self.name.replace("-", "_")
+
+
+# Cron fields are UTC (EventBridge); China time is UTC+8.
+JOBS: dict[str, Job] = {}
+
+
+def register(job: Job) -> None:
+    JOBS[job.name] = job
+
+
+def get(name: str) -> Job:
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS)) or 'none'}") from None
+
+
+def run(name: str, now: datetime) -> dict[str, Any]:
+    return get(name).load()(now)

@@ -1,0 +1,258 @@
+"""The city policy (城市政策): one validated document, loaded once per process.
+
+``GJJ_POLICY`` names a file under ``chalicelib/policies/`` (``taiyuan`` by default) or a path.
+A bad file fails fast with every problem listed (`PolicyError`); nothing runs on a half-read policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from chalicelib import settings
+from chalicelib.money import Money
+
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
+
+
+class PolicyError(RuntimeError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Percent = Decimal
+
+
+class Deposit(_Strict):
+    ratio_min: Percent
+    ratio_max: Percent
+    base_floor: Money
+    average_monthly_wage: Money
+    base_cap_multiple: int = Field(ge=1, le=5)
+    share_rounding: Literal["yuan_half_up", "fen"]
+    base_adjustment_month: int = Field(ge=1, le=12)
+    base_adjustments_per_year: int = Field(ge=1)
+    annual_interest_rate: Percent
+    interest_settlement: dict[Literal["month", "day"], int]
+
+    @property
+    def base_cap(self) -> int:
+        return self.average_monthly_wage * self.base_cap_multiple
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        if not (0 < self.ratio_min <= self.ratio_max <= 100):
+            raise ValueError("deposit ratios must satisfy 0 < ratio_min <= ratio_max <= 100")
+        if self.base_floor > self.base_cap:
+            raise ValueError("base_floor is above the base cap")
+        return self
+
+
+class Window(_Strict):
+    first_day: int = Field(ge=1, le=31)
+    last_day: int = Field(ge=1, le=31)
+    opens_at: dt.time
+    closes_at: dt.time
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.first_day > self.last_day or self.opens_at >= self.closes_at:
+            raise ValueError("the window must open before it closes")
+        return self
+
+
+class BackPayment(_Strict):
+    max_months: int = Field(ge=0, le=120)
+    before_opening: bool
+
+
+class Flexible(_Strict):
+    monthly_amount_min: Money
+    monthly_amount_max: Money
+    remittance_window: Window
+    adjustment_month: int = Field(ge=1, le=12)
+    adjustments_per_year: int = Field(ge=1)
+    back_payment: BackPayment
+    remittance_reminder_day: int = Field(ge=1, le=28)
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.monthly_amount_min > self.monthly_amount_max:
+            raise ValueError("monthly_amount_min is above monthly_amount_max")
+        return self
+
+
+WITHDRAWAL_TYPES = (
+    "retirement", "incapacity", "employment_ended", "unemployment", "rent", "purchase", "build",
+    "hpf_loan_repayment", "commercial_loan_repayment", "property_fee", "loan_down_payment",
+)
+
+
+class WithdrawalRule(_Strict):
+    name: str
+    review: Literal["automatic", "manual"]
+    closes_account: bool = False
+    account_status: list[Literal["normal", "sealed", "frozen"]]
+    min_sealed_months: int | None = None
+    min_paid_months: int | None = None
+    interval_months: int | None = None
+    cap: Money | None = None
+    housing_consumption: bool = False
+    no_open_loan: bool = False
+
+
+class Withdrawals(_Strict):
+    keep_while_loan_open: Money
+    housing_consumption_exclusive: bool
+    types: dict[str, WithdrawalRule]
+
+    @field_validator("types")
+    @classmethod
+    def _all_types(cls, value: dict[str, WithdrawalRule]):
+        missing = set(WITHDRAWAL_TYPES) - set(value)
+        unknown = set(value) - set(WITHDRAWAL_TYPES)
+        if missing or unknown:
+            raise ValueError(f"withdrawal types missing {sorted(missing)}, unknown {sorted(unknown)}")
+        return value
+
+
+class Prepayment(_Strict):
+    min_months_repaid: int = Field(ge=0)
+    min_amount: Money
+    times_per_year: int = Field(ge=1)
+
+
+class Offset(_Strict):
+    min_periods_paid: int = Field(ge=0)
+
+
+class Loans(_Strict):
+    max_term_months: int = Field(ge=12, le=360)
+    prepayment: Prepayment
+    offset: Offset
+
+
+class DepositRate(_Strict):
+    effective_from: dt.date
+    rate: Percent
+
+
+class Band(_Strict):
+    up_to_5_years: Percent
+    over_5_years: Percent
+
+
+class LoanRate(_Strict):
+    effective_from: dt.date
+    first_home: Band
+    second_home: Band
+
+
+class Rates(_Strict):
+    deposit: list[DepositRate] = Field(min_length=1)
+    loan: list[LoanRate] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sorted(self):
+        for table in (self.deposit, self.loan):
+            dates = [r.effective_from for r in table]
+            if dates != sorted(dates) or len(set(dates)) != len(dates):
+                raise ValueError("rate tables must be in increasing effective_from order")
+        return self
+
+    def loan_rate_on(self, day: dt.date) -> LoanRate:
+        current = [r for r in self.loan if r.effective_from <= day]
+        return current[-1] if current else self.loan[0]
+
+    def deposit_rate_on(self, day: dt.date) -> DepositRate:
+        current = [r for r in self.deposit if r.effective_from <= day]
+        return current[-1] if current else self.deposit[0]
+
+
+class Appointments(_Strict):
+    book_days_ahead: int = Field(ge=1, le=366)
+    reminder_hour: int = Field(ge=0, le=23)
+
+
+class Security(_Strict):
+    sms_code_ttl_seconds: int = Field(ge=60, le=600)
+    sms_code_max_wrong: int = Field(ge=1, le=10)
+    sms_resend_seconds: int = Field(ge=0)
+    sms_daily_cap: int = Field(ge=1)
+    captcha_after_failures: int = Field(ge=1)
+    lock_after_failures: int = Field(ge=1, le=100)
+    lock_minutes: int = Field(ge=1)
+    access_token_seconds: int = Field(ge=60, le=3600)
+    session_idle_minutes: int = Field(ge=1)
+    session_absolute_hours: int = Field(ge=1, le=24)
+    refresh_grace_seconds: int = Field(ge=0, le=300)
+    step_up_seconds: int = Field(ge=30, le=900)
+    face_similarity_threshold: int = Field(ge=50, le=100)
+
+
+class Idempotency(_Strict):
+    keep_hours: int = Field(ge=24)
+    in_progress_seconds: int = Field(ge=5, le=900)
+
+
+class Policy(_Strict):
+    city: str
+    center_name: str
+    timezone: Literal["Asia/Shanghai"]
+    deposit: Deposit
+    flexible: Flexible
+    withdrawals: Withdrawals
+    loans: Loans
+    rates: Rates
+    appointments: Appointments
+    security: Security
+    idempotency: Idempotency
+
+
+def resolve_path(name: str) -> Path:
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml", ".json") and candidate.exists():
+        return candidate
+    for suffix in (".yaml", ".yml", ".json"):
+        path = POLICY_DIR / f"{name}{suffix}"
+        if path.exists():
+            return path
+    raise PolicyError(f"no policy file named {name!r} (looked in {POLICY_DIR})")
+
+
+def load_file(path: Path) -> Policy:
+    import yaml  # lazy: only on first load
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"cannot read policy {path}: {exc}") from exc
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise PolicyError(f"invalid policy {path}: {problems}") from exc
+
+
+@lru_cache(maxsize=4)
+def _load(name: str) -> Policy:
+    return load_file(resolve_path(name))
+
+
+def get() -> Policy:
+    """The policy of this process (validated on first use; app.py calls it at import to fail fast)."""
+    return _load(settings.get().policy_file)
+
+
+def reset() -> None:
+    _load.cache_clear()

@@ -1,0 +1,53 @@
+"""Personal HPF accounts (个人公积金账户, GRZH). The balance here moves only through the ledger."""
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.base import BaseModel
+
+ACCOUNT_STATUSES = ("normal", "sealed", "frozen", "closed")
+ACCOUNT_KINDS = ("employee", "flexible")
+
+
+class PersonIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "person-index"
+        projection = AllProjection()
+
+    id_number = UnicodeAttribute(hash_key=True)
+    account_no = UnicodeAttribute(range_key=True)
+
+
+class UnitIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "unit-index"
+        projection = AllProjection()
+
+    unit_no = UnicodeAttribute(hash_key=True)
+    account_no = UnicodeAttribute(range_key=True)
+
+
+class Account(BaseModel):
+    class Meta:
+        table_name = "accounts"
+
+    account_no = UnicodeAttribute(hash_key=True)
+    id_number = UnicodeAttribute()
+    kind = UnicodeAttribute()                    # employee | flexible
+    unit_no = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()                  # normal | sealed | frozen | closed
+    base = NumberAttribute(default=0)            # fen (GRJCJS)
+    ratio_person = UnicodeAttribute(null=True)   # percent (GRJCBL)
+    ratio_unit = UnicodeAttribute(null=True)     # percent (DWJCBL)
+    monthly_amount = NumberAttribute(default=0)  # fen
+    balance = NumberAttribute(default=0)         # fen (GRZHYE)
+    paid_through = UnicodeAttribute(null=True)   # YYYYMM (JZNY 缴至年月)
+    opened_on = UnicodeAttribute()               # YYYY-MM-DD
+    sealed_on = UnicodeAttribute(null=True)
+    closed_on = UnicodeAttribute(null=True)
+    last_withdrawal_on = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+    person_index = PersonIndex()
+    unit_index = UnitIndex()

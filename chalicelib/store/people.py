@@ -1,0 +1,48 @@
+"""People (缴存人) and units (单位) as the center's records know them."""
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.base import BaseModel
+
+
+class PhoneIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "phone-index"
+        projection = AllProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
+
+
+class Person(BaseModel):
+    """A person in the center's records (ZJHM 证件号码, XINGMING 姓名, SJHM 手机号码)."""
+
+    class Meta:
+        table_name = "people"
+
+    id_number = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    alipay_user_id = UnicodeAttribute(null=True)
+    face_photo_key = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+    phone_index = PhoneIndex()
+
+
+class Unit(BaseModel):
+    """A unit (单位, DWZH 单位账号) with its deposit ratios and its agent (经办人)."""
+
+    class Meta:
+        table_name = "units"
+
+    unit_no = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    credit_code = UnicodeAttribute()
+    ratio_unit = UnicodeAttribute()       # percent, e.g. "12"
+    ratio_person = UnicodeAttribute()
+    status = UnicodeAttribute()           # normal | opening | deferred | closed | sealed
+    agent_name = UnicodeAttribute()
+    agent_phone = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute(null=True)

@@ -1,0 +1,63 @@
+"""Start and stop AWS's DynamoDB Local (the jar unpacked under `.local/dynamodb` by `make`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def install_dir() -> Path:
+    return Path(os.environ.get("GJJ_DYNAMODB_LOCAL_DIR", ROOT / ".local" / "dynamodb"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    endpoint: str
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start(workdir: Path) -> Server | None:
+    home = install_dir()
+    jar = home / "DynamoDBLocal.jar"
+    if not jar.exists() or shutil.which("java") is None:
+        return None
+    port = free_port()
+    process = subprocess.Popen(
+        ["java", "-Xmx1g", f"-Djava.library.path={home / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+         "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(port)],
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"DynamoDB Local exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(endpoint, timeout=1)  # noqa: S310 - loopback only
+        except urllib.error.HTTPError:
+            return Server(process, endpoint)  # it answers (400 for a bare GET): ready
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("DynamoDB Local did not start within 60 s")
