@@ -47,3 +47,23 @@ def get(name: str) -> Job:
 
 def run(name: str, now: datetime) -> dict[str, Any]:
     return get(name).load()(now)
+
+
+# The jobs of CONTRACT section 9. Cron fields are UTC: 00:00 UTC is 08:00 China time.
+for _job in (
+    Job("open-remittance-window", ("0", "0", "1-25", "*", "?", "*"),
+        "chalicelib.services.remittance:open_window", "Open the flexible remittance window (08:00, days 1-25)"),
+    Job("close-remittance-window", ("0", "9", "*", "*", "?", "*"),
+        "chalicelib.services.remittance:close_window", "Close the flexible remittance window (17:00)"),
+    Job("send-appointment-reminders", ("0", "10", "*", "*", "?", "*"),
+        "chalicelib.services.appointments:send_reminders", "Remind tomorrow's appointments (18:00)"),
+    Job("send-remittance-reminders", ("0", "1", "20", "*", "?", "*"),
+        "chalicelib.services.remittance:send_reminders", "Remind flexible depositors unpaid this period (20th)"),
+    Job("loan-offset-deduction", ("0", "22", "*", "*", "?", "*"),
+        "chalicelib.services.loan_offset:run_deduction", "Pay due installments from HPF balances (月对冲)"),
+    Job("settle-annual-interest", ("0", "15", "30", "6", "?", "*"),
+        "chalicelib.services.interest:settle_annual_interest", "Settle the year's interest (30 June, 结息)"),
+    Job("dispatch-sms", ("*", "*", "*", "*", "?", "*"),
+        "chalicelib.services.sms_dispatch:dispatch", "Send queued notification SMS with retries"),
+):
+    register(_job)

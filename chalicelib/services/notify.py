@@ -1,0 +1,58 @@
+"""Telling citizens (通知): a message in their box and, when they subscribed (短信签约), an SMS.
+
+Notification SMS are queued (``sms-outbox``) under a deterministic id and sent by the ``dispatch-sms``
+job, so posting the same notice twice sends one SMS. Verification codes do not come here: they are
+sent at once through :mod:`chalicelib.adapters.sms`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from pynamodb.exceptions import PutError
+
+from chalicelib import clock
+from chalicelib.store.messages import Message, OutboundSms
+
+
+def message_id(now: datetime) -> str:
+    return f"{now.astimezone(clock.CHINA).strftime('%Y%m%d%H%M%S%f')}#{secrets.token_hex(4)}"
+
+
+def post_message(id_number: str, *, title: str, body: str, kind: str, now: datetime, box: str = "unread",
+                 serial_no: str | None = None) -> Message:
+    msg = Message(id_number=id_number, message_id=message_id(now), box=box, kind=kind, title=title, body=body,
+                  created_at=clock.iso(now), serial_no=serial_no)
+    msg.save()
+    return msg
+
+
+def queue_sms(sms_id: str, phone: str, text: str, *, now: datetime) -> bool:
+    """Queue one notification SMS; False when ``sms_id`` was queued before (nothing is sent twice)."""
+    item = OutboundSms(sms_id=sms_id, phone=phone, text=text, status="pending", attempts=0, queue="pending",
+                       due_at=int(now.timestamp()), created_at=clock.iso(now))
+    try:
+        item.save(condition=OutboundSms.sms_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def citizen(id_number: str, *, title: str, body: str, kind: str, now: datetime, key: str,
+            serial_no: str | None = None, sms_text: str | None = None) -> None:
+    """Post a message and, if this person subscribed to SMS, queue one SMS keyed by ``kind#key``."""
+    from chalicelib.store.people import Person
+    from chalicelib.store.users import User
+
+    post_message(id_number, title=title, body=body, kind=kind, now=now, serial_no=serial_no)
+    users = list(User.id_number_index.query(id_number, limit=1))
+    if not users or not users[0].sms_subscribed:
+        return
+    try:
+        phone = Person.get(id_number).phone
+    except Person.DoesNotExist:
+        phone = users[0].phone
+    queue_sms(f"{kind}#{key}", phone, sms_text or f"【公积金】{body}", now=now)
