@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-DDB_PORT ?= 8001
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint install dynamodb-local bench clean
@@ -20,9 +19,9 @@ install: $(STAMP)
 dynamodb-local:
 	scripts/install-dynamodb-local.sh
 
-## run: DynamoDB Local on 127.0.0.1:$(DDB_PORT) (data in .local/), tables, demo data, API on 127.0.0.1:$(PORT)
+## run: DynamoDB Local on 127.0.0.1:8001 (data in .local/), tables, demo data, API on 127.0.0.1:$(PORT)
 run: install dynamodb-local
-	PORT=$(PORT) DDB_PORT=$(DDB_PORT) scripts/run-local.sh
+	PORT=$(PORT) scripts/run-local.sh
 
 ## test: every tier (unit, functional on moto, integration on DynamoDB Local), then lint
 test: install dynamodb-local

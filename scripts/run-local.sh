@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-8000}
-DDB_PORT=${DDB_PORT:-8001}
+DDB_PORT=8001   # fixed: .chalice/config.json (stage local) points the server here
 mkdir -p .local/data
 export GJJ_STAGE=local GJJ_TABLE_PREFIX=gjj-local- GJJ_DDB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
 export AWS_DEFAULT_REGION=cn-north-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local

@@ -1,0 +1,158 @@
+"""The ``gjj`` command: center records import, scheduled jobs, tables, operators, unit certificates.
+
+It reads the same stage settings as the server: the variables of ``.chalice/config.json`` for
+``--stage`` (default ``$GJJ_STAGE`` or ``local``) fill in whatever the environment does not set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from chalicelib.settings import PROJECT_ROOT, STAGES
+
+
+def load_stage_environment(stage: str, config_path: Path | None = None) -> None:
+    path = config_path or PROJECT_ROOT / ".chalice" / "config.json"
+    if not path.exists():
+        os.environ.setdefault("GJJ_STAGE", stage)
+        return
+    config = json.loads(path.read_text(encoding="utf-8"))
+    merged = {**config.get("environment_variables", {}),
+              **config.get("stages", {}).get(stage, {}).get("environment_variables", {})}
+    for key, value in merged.items():
+        os.environ.setdefault(key, value)
+    os.environ["GJJ_STAGE"] = stage
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from chalicelib import importer
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"gjj import: no such file: {path}", file=sys.stderr)
+        return 2
+    total = sum(1 for _ in path.open(encoding="utf-8")) if not args.quiet else 0
+
+    def progress(line_no: int, report: importer.Report) -> None:
+        pct = f" ({line_no * 100 // total}%)" if total else ""
+        print(f"  {line_no}/{total} lines{pct}, {report.ok} written, {len(report.bad)} bad, "
+              f"{report.ok / max(1e-9, __import__('time').perf_counter() - started):.0f} records/s",
+              file=sys.stderr, flush=True)
+
+    started = __import__("time").perf_counter()
+    with path.open(encoding="utf-8") as fh:
+        report = importer.run(fh, progress=None if args.quiet else progress,
+                              progress_every=max(500, total // 20) if total else 1000)
+    for bad in report.bad:
+        print(f"{path}:{bad.line_no}: {bad.reason}", file=sys.stderr)
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.written.items())) or "nothing"
+    print(f"imported {report.ok} of {report.lines} lines ({kinds}) in {report.seconds:.1f} s; "
+          f"{len(report.bad)} bad line(s)")
+    return 1 if report.bad else 0
+
+
+def _cmd_jobs_run(args: argparse.Namespace) -> int:
+    from chalicelib import clock, jobs
+
+    try:
+        job = jobs.get(args.name)
+    except KeyError as exc:
+        print(f"gjj jobs run: {exc.args[0]}", file=sys.stderr)
+        return 2
+    now = clock.parse(args.at) if args.at else clock.now()
+    try:
+        body = job.load()
+    except (ImportError, AttributeError):
+        print(f"gjj jobs run: job {job.name} has no body yet ({job.target})", file=sys.stderr)
+        return 2
+    result = body(now)
+    print(json.dumps({"job": job.name, "now": clock.iso(now), "result": result}, ensure_ascii=False, default=str))
+    return 0
+
+
+def _cmd_jobs_list(args: argparse.Namespace) -> int:
+    from chalicelib import jobs
+
+    for job in jobs.JOBS.values():
+        print(f"{job.name:28} cron({' '.join(job.cron)}) UTC  {job.description}")
+    return 0
+
+
+def _cmd_tables_create(args: argparse.Namespace) -> int:
+    from chalicelib.store import base
+
+    created = base.create_tables()
+    print(f"created {len(created)} table(s)" + (": " + ", ".join(created) if created else " (all present)"))
+    return 0
+
+
+def _cmd_operators_create(args: argparse.Namespace) -> int:
+    from chalicelib.services import operators
+
+    if not args.password_stdin:
+        print("gjj operators create: give the password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n")
+    operators.create_operator(args.username, password, args.role)
+    print(f"operator {args.username} ({args.role}) created")
+    return 0
+
+
+def _cmd_certificate(args: argparse.Namespace) -> int:
+    from chalicelib.services import certificates
+
+    paths = certificates.issue_certificate(args.kind, args.number, Path(args.out))
+    for path in paths:
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gjj", description="gjj: 住房公积金 online services, command line")
+    parser.add_argument("--stage", choices=STAGES, default=os.environ.get("GJJ_STAGE", "local"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import center records (JSON Lines, CONTRACT section 7)")
+    p.add_argument("file")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_import)
+
+    jobs_p = sub.add_parser("jobs", help="scheduled functions").add_subparsers(dest="jobs_command", required=True)
+    run = jobs_p.add_parser("run", help="run one scheduled function once, now (the stage clock)")
+    run.add_argument("name")
+    run.add_argument("--at", help="ISO-8601 time with offset to use as now (default: the stage clock)")
+    run.set_defaults(func=_cmd_jobs_run)
+    jobs_p.add_parser("list", help="list the scheduled functions").set_defaults(func=_cmd_jobs_list)
+
+    tables = sub.add_parser("tables", help="DynamoDB tables").add_subparsers(dest="tables_command", required=True)
+    tables.add_parser("create", help="create the tables that are missing").set_defaults(func=_cmd_tables_create)
+
+    ops = sub.add_parser("operators", help="center operators").add_subparsers(dest="ops_command", required=True)
+    create = ops.add_parser("create", help="create an operator")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password-stdin", action="store_true")
+    create.add_argument("--role", choices=("reviewer", "admin"), required=True)
+    create.set_defaults(func=_cmd_operators_create)
+
+    for kind, flag in (("unit", "--unit-no"), ("developer", "--developer-no")):
+        group = sub.add_parser(f"{kind}s", help=f"{kind} web hall").add_subparsers(dest=f"{kind}_cmd", required=True)
+        cert = group.add_parser("certificate", help=f"issue a {kind}'s login certificate and key (local stage)")
+        cert.add_argument(flag, dest="number", required=True)
+        cert.add_argument("--out", required=True)
+        cert.set_defaults(func=_cmd_certificate, kind=kind)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    load_stage_environment(args.stage)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

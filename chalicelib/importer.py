@@ -1,0 +1,381 @@
+"""Center records import (中心数据导入, CONTRACT section 7): JSON Lines, one record an object with "type".
+
+Each line is validated on its own; a bad line is reported with its number and nothing of it is
+written, the rest goes on. Records are upserted by key, so importing the same file twice changes
+nothing. Writes go out in DynamoDB batches (25 items), one batch writer per table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from chalicelib import errors, policy
+from chalicelib.money import Money
+from chalicelib.policy import WITHDRAWAL_TYPES
+from chalicelib.rules import identity
+
+
+def _id_number(value: str) -> str:
+    value = identity.normalize_id_number(value)
+    problem = identity.id_number_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _mobile(value: str) -> str:
+    value = identity.normalize_phone(value)
+    problem = identity.phone_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _period(value: str) -> str:
+    if not re.fullmatch(r"\d{4}(0[1-9]|1[0-2])", value):
+        raise ValueError("期间须为YYYYMM，如 202607")
+    return value
+
+
+def _percent(value: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError('比例须为字符串，如 "12"')
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError('比例须为数字字符串，如 "12"') from None
+    if not number.is_finite() or number <= 0 or number > 100 or number.as_tuple().exponent < -4:
+        raise ValueError("比例须在0到100之间（百分数）")
+    return format(number.normalize(), "f")
+
+
+IdNumber = Annotated[str, AfterValidator(_id_number)]
+Mobile = Annotated[str, AfterValidator(_mobile)]
+Period = Annotated[str, AfterValidator(_period)]
+Percent = Annotated[str, AfterValidator(_percent)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UnitRecord(_Record):
+    type: Literal["unit"]
+    unit_no: Key
+    name: Text
+    credit_code: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
+    ratio_unit: Percent
+    ratio_person: Percent
+    status: Literal["normal", "opening", "deferred", "closed", "sealed"]
+    agent_name: Text
+    agent_phone: Mobile
+
+    @model_validator(mode="after")
+    def _ratios(self):
+        dep = policy.get().deposit
+        for name in ("ratio_unit", "ratio_person"):
+            value = Decimal(getattr(self, name))
+            if not dep.ratio_min <= value <= dep.ratio_max:
+                raise ValueError(f"{name} 须在 {dep.ratio_min}% 至 {dep.ratio_max}% 之间")
+        return self
+
+
+class PersonRecord(_Record):
+    type: Literal["person"]
+    id_number: IdNumber
+    name: Text
+    phone: Mobile
+
+
+class AccountRecord(_Record):
+    type: Literal["account"]
+    account_no: Key
+    id_number: IdNumber
+    kind: Literal["employee", "flexible"]
+    unit_no: Key | None
+    status: Literal["normal", "sealed", "frozen", "closed"]
+    base: Money
+    ratio_person: Percent | None = None
+    ratio_unit: Percent | None = None
+    monthly_amount: Money
+    balance: Money
+    paid_through: Period | None
+    opened_on: dt.date
+
+    @model_validator(mode="after")
+    def _unit(self):
+        if self.kind == "employee" and not self.unit_no:
+            raise ValueError("单位职工账户须有 unit_no")
+        if self.kind == "flexible" and self.unit_no:
+            raise ValueError("灵活就业账户不属于单位，unit_no 须为 null")
+        return self
+
+
+class DepositRecord(_Record):
+    type: Literal["deposit"]
+    serial_no: Key
+    account_no: Key
+    date: dt.date
+    period: Period
+    kind: Literal["remit", "backpay", "interest", "transfer_in"]
+    amount: Money
+    balance_after: Money
+
+    @model_validator(mode="after")
+    def _balance(self):
+        if self.amount <= 0 or self.balance_after < self.amount:
+            raise ValueError("金额须大于0，且缴存后余额不小于发生额")
+        return self
+
+
+class WithdrawalRecord(_Record):
+    """A withdrawal. The record's ``type`` is "withdrawal", so the withdrawal's own type is ``withdrawal_type``."""
+
+    type: Literal["withdrawal"]
+    serial_no: Key
+    account_no: Key
+    date: dt.date
+    type_: str = Field(alias="withdrawal_type", default="other")
+    amount: Money
+    balance_after: Money
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("type_")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in WITHDRAWAL_TYPES and value not in ("other", "closure"):
+            raise ValueError(f"未知的提取类型 {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _amount(self):
+        if self.amount <= 0:
+            raise ValueError("提取金额须大于0")
+        return self
+
+
+class LoanRecord(_Record):
+    type: Literal["loan"]
+    contract_no: Key
+    id_number: IdNumber
+    bank: Text
+    repay_account: Annotated[str, Field(pattern=r"^\d{12,19}$")]
+    principal: Money
+    annual_rate: Percent
+    term_months: int = Field(ge=1, le=360)
+    method: Literal["equal_installment", "equal_principal"]
+    disbursed_on: dt.date
+    repayment_day: int = Field(ge=1, le=28)
+    balance: Money
+    paid_periods: int = Field(ge=0, le=360)
+    status: Literal["normal", "overdue", "settled"]
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.principal <= 0 or self.balance > self.principal or self.paid_periods > self.term_months:
+            raise ValueError("贷款余额不能超过本金，已还期数不能超过总期数")
+        return self
+
+
+class RepaymentRecord(_Record):
+    type: Literal["repayment"]
+    contract_no: Key
+    period_no: int = Field(ge=1, le=360)
+    date: dt.date
+    amount: Money
+    principal: Money
+    interest: Money
+    penalty: Money
+    balance_after: Money
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if self.principal + self.interest + self.penalty != self.amount:
+            raise ValueError("还款金额须等于本金、利息与罚息之和")
+        return self
+
+
+_SLOT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+class BranchRecord(_Record):
+    type: Literal["branch"]
+    branch_id: Key
+    name: Text
+    address: Text
+    phone: Annotated[str, Field(pattern=r"^[\d\-]{7,20}$")]
+    hours: Text | None = None
+    slots: list[str] = Field(min_length=1, max_length=24)
+    capacity_per_slot: int = Field(ge=1, le=1000)
+
+    @field_validator("slots")
+    @classmethod
+    def _slots(cls, value: list[str]) -> list[str]:
+        for slot in value:
+            if not _SLOT.match(slot) or slot[:5] >= slot[6:]:
+                raise ValueError(f"时段格式须为 HH:MM-HH:MM 且开始早于结束：{slot}")
+        if len(set(value)) != len(value):
+            raise ValueError("时段不能重复")
+        return value
+
+
+class PropertyRecord(_Record):
+    type: Literal["property"]
+    project_no: Key
+    name: Text
+    developer: Text
+    address: Text
+    status: Literal["selling", "sold_out", "building", "suspended"]
+
+
+class NoticeRecord(_Record):
+    type: Literal["notice"]
+    notice_id: Key
+    category: Literal["news", "policy", "guide"]
+    title: Text
+    body: Annotated[str, Field(min_length=1, max_length=20000)]
+    published_on: dt.date
+
+
+RECORDS: dict[str, type[_Record]] = {
+    "unit": UnitRecord, "person": PersonRecord, "account": AccountRecord, "deposit": DepositRecord,
+    "withdrawal": WithdrawalRecord, "loan": LoanRecord, "repayment": RepaymentRecord, "branch": BranchRecord,
+    "property": PropertyRecord, "notice": NoticeRecord,
+}
+
+
+def to_item(record: _Record):
+    """The store item a record becomes (the key decides what an upsert replaces)."""
+    from chalicelib.store.accounts import Account
+    from chalicelib.store.content import Branch, Notice, Property
+    from chalicelib.store.ledger import DEPOSIT, WITHDRAWAL, LedgerEntry
+    from chalicelib.store.loans import Loan, Repayment
+    from chalicelib.store.people import Person, Unit
+
+    if isinstance(record, UnitRecord):
+        return Unit(record.unit_no, name=record.name, credit_code=record.credit_code, ratio_unit=record.ratio_unit,
+                    ratio_person=record.ratio_person, status=record.status, agent_name=record.agent_name,
+                    agent_phone=record.agent_phone)
+    if isinstance(record, PersonRecord):
+        return Person(record.id_number, name=record.name, phone=record.phone)
+    if isinstance(record, AccountRecord):
+        return Account(record.account_no, id_number=record.id_number, kind=record.kind, unit_no=record.unit_no,
+                       status=record.status, base=record.base, ratio_person=record.ratio_person,
+                       ratio_unit=record.ratio_unit, monthly_amount=record.monthly_amount, balance=record.balance,
+                       paid_through=record.paid_through, opened_on=record.opened_on.isoformat())
+    if isinstance(record, DepositRecord):
+        day = record.date.isoformat()
+        return LedgerEntry(record.serial_no, account_no=record.account_no, direction=DEPOSIT, kind=record.kind,
+                           period=record.period, date=day, amount=record.amount,
+                           balance_before=record.balance_after - record.amount, balance_after=record.balance_after,
+                           status="posted", counterparty="import",
+                           **LedgerEntry.keys_for(record.account_no, DEPOSIT, day, record.serial_no))
+    if isinstance(record, WithdrawalRecord):
+        day = record.date.isoformat()
+        return LedgerEntry(record.serial_no, account_no=record.account_no, direction=WITHDRAWAL, kind="withdrawal",
+                           type=record.type_, date=day, amount=record.amount,
+                           balance_before=record.balance_after + record.amount, balance_after=record.balance_after,
+                           status="paid", counterparty="import",
+                           **LedgerEntry.keys_for(record.account_no, WITHDRAWAL, day, record.serial_no))
+    if isinstance(record, LoanRecord):
+        return Loan(record.contract_no, id_number=record.id_number, bank=record.bank,
+                    repay_account=record.repay_account, principal=record.principal, annual_rate=record.annual_rate,
+                    term_months=record.term_months, method=record.method,
+                    disbursed_on=record.disbursed_on.isoformat(), repayment_day=record.repayment_day,
+                    balance=record.balance, paid_periods=record.paid_periods, status=record.status)
+    if isinstance(record, RepaymentRecord):
+        return Repayment(record.contract_no, record.period_no, date=record.date.isoformat(), amount=record.amount,
+                         principal=record.principal, interest=record.interest, penalty=record.penalty,
+                         balance_after=record.balance_after, source="import")
+    if isinstance(record, BranchRecord):
+        return Branch(record.branch_id, name=record.name, address=record.address, phone=record.phone,
+                      hours=record.hours, slots=record.slots, capacity_per_slot=record.capacity_per_slot)
+    if isinstance(record, PropertyRecord):
+        return Property(record.project_no, name=record.name, developer=record.developer, address=record.address,
+                        status=record.status)
+    if isinstance(record, NoticeRecord):
+        day = record.published_on.isoformat()
+        return Notice(record.notice_id, category=record.category, title=record.title, body=record.body,
+                      published_on=day, status="published", sort_key=f"{day}#{record.notice_id}")
+    raise TypeError(type(record))
+
+
+@dataclass
+class BadLine:
+    line_no: int
+    reason: str
+
+
+@dataclass
+class Report:
+    lines: int = 0
+    written: dict[str, int] = field(default_factory=dict)
+    bad: list[BadLine] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> int:
+        return sum(self.written.values())
+
+
+def parse_line(text: str) -> _Record:
+    """Validate one line; raises ValueError with a reason a clerk can act on."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValueError("不是有效的 JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("每行须为一个 JSON 对象")
+    kind = data.get("type")
+    model = RECORDS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise ValueError(f"未知的记录类型 type={kind!r}；可用：{', '.join(RECORDS)}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = errors.validation_details(exc)["fields"]
+        raise ValueError("; ".join(f"{k}: {v}" for k, v in fields.items())) from None
+
+
+def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None = None,
+        progress_every: int = 1000) -> Report:
+    """Import ``lines``; bad lines are reported, good ones upserted in batches."""
+    report = Report()
+    started = time.perf_counter()
+    writers: dict[type, Any] = {}
+    try:
+        for line_no, text in enumerate(lines, start=1):
+            report.lines = line_no
+            if not text.strip():
+                continue
+            try:
+                record = parse_line(text)
+            except ValueError as exc:
+                report.bad.append(BadLine(line_no, str(exc)))
+            else:
+                item = to_item(record)
+                model = type(item)
+                if model not in writers:
+                    writers[model] = model.batch_write()
+                    writers[model].__enter__()
+                writers[model].save(item)
+                report.written[record.type] = report.written.get(record.type, 0) + 1
+            if progress and line_no % progress_every == 0:
+                progress(line_no, report)
+    finally:
+        for writer in writers.values():
+            writer.__exit__(None, None, None)
+    report.seconds = time.perf_counter() - started
+    return report

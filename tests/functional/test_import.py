@@ -1,0 +1,98 @@
+"""`gjj import`: upsert by key, bad lines reported by number and not written, idempotent re-import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chalicelib import cli, importer
+from chalicelib.store.accounts import Account
+from chalicelib.store.ledger import LedgerEntry
+from chalicelib.store.people import Person
+from tests.unit.test_import_records import GOOD
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "center-records.jsonl"
+
+
+def snapshot() -> dict:
+    from chalicelib.store import base
+
+    return {m.Meta.table_name: sorted(json.dumps(i.to_simple_dict(), sort_keys=True, ensure_ascii=False)
+                                      for i in m.scan()) for m in base.all_models()}
+
+
+def test_demo_file_imports_cleanly_and_a_second_import_changes_nothing(backend):
+    with DEMO.open(encoding="utf-8") as fh:
+        first = importer.run(fh)
+    assert first.bad == []
+    assert first.written["person"] == 10 and first.written["account"] == 10
+    before = snapshot()
+    with DEMO.open(encoding="utf-8") as fh:
+        second = importer.run(fh)
+    assert second.bad == [] and second.ok == first.ok
+    assert snapshot() == before
+
+
+def test_bad_lines_are_reported_by_number_and_nothing_of_them_is_written(aws, tmp_path):
+    lines = [
+        json.dumps(GOOD["person"], ensure_ascii=False),
+        json.dumps({**GOOD["account"], "balance": 12.5}),                 # line 2: float money
+        "not json",                                                       # line 3
+        json.dumps({**GOOD["deposit"], "serial_no": "D2"}),
+    ]
+    report = importer.run(lines)
+    assert [b.line_no for b in report.bad] == [2, 3]
+    assert "balance" in report.bad[0].reason
+    assert Person.count() == 1
+    assert Account.count() == 0                                           # the bad account line wrote nothing
+    assert LedgerEntry.get("D2").balance_before == 300000
+
+
+def test_reimport_with_a_changed_record_updates_it(aws):
+    importer.run([json.dumps(GOOD["person"], ensure_ascii=False)])
+    importer.run([json.dumps({**GOOD["person"], "phone": "13800000099"}, ensure_ascii=False)])
+    assert Person.count() == 1
+    assert Person.get(GOOD["person"]["id_number"]).phone == "13800000099"
+
+
+def test_cli_import_prints_a_summary_and_bad_lines_with_file_and_number(aws, tmp_path, capsys):
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps(GOOD["person"], ensure_ascii=False) + "\n{broken\n", encoding="utf-8")
+    code = cli.main(["import", str(path), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "imported 1 of 2 lines" in out
+    assert f"{path}:2:" in err
+
+
+def test_cli_import_of_a_missing_file_is_a_clear_error(aws, tmp_path, capsys):
+    assert cli.main(["import", str(tmp_path / "nope.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_jobs_run_refuses_an_unknown_job(aws, capsys):
+    assert cli.main(["jobs", "run", "make-coffee"]) == 2
+    assert "unknown job" in capsys.readouterr().err
+
+
+def test_progress_is_reported_for_large_files(aws):
+    lines = [json.dumps({**GOOD["notice"], "notice_id": f"N{i}"}, ensure_ascii=False) for i in range(2500)]
+    seen = []
+    report = importer.run(lines, progress=lambda n, r: seen.append((n, r.ok)), progress_every=1000)
+    assert seen == [(1000, 1000), (2000, 2000)]
+    assert report.ok == 2500
+
+
+@pytest.mark.parametrize("stage", ["local", "dev"])
+def test_cli_reads_the_stage_settings_of_the_server(monkeypatch, tmp_path, stage):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"environment_variables": {"GJJ_POLICY": "taiyuan"},
+                                  "stages": {stage: {"environment_variables": {"GJJ_TABLE_PREFIX": f"x-{stage}-"}}}}))
+    monkeypatch.delenv("GJJ_TABLE_PREFIX", raising=False)
+    monkeypatch.setenv("GJJ_STAGE", "local")       # restored after the test
+    cli.load_stage_environment(stage, config)
+    import os
+
+    assert os.environ["GJJ_TABLE_PREFIX"] == f"x-{stage}-" and os.environ["GJJ_STAGE"] == stage
