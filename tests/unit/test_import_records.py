@@ -1,12 +1,12 @@
 """Validation of center-record lines (CONTRACT section 7), one line at a time."""
 
+import datetime as dt
 import json
 
 import pytest
 
 from chalicelib import importer
 from chalicelib.rules.identity import make_id_number
-import datetime as dt
 
 ID = make_id_number("140105", dt.date(1985, 1, 1), 123)
 

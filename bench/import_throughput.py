@@ -1,0 +1,88 @@
+"""Throughput of `gjj import` against DynamoDB Local: 10,000 lines must take well under a minute.
+
+Baseline in the same run: writing the same items with plain PynamoDB batch writes (no validation),
+so the figure separates the cost of validating from the cost of DynamoDB Local itself.
+
+    python -m bench.import_throughput [LINES]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_lines(n: int) -> list[str]:
+    from chalicelib.rules.identity import make_id_number
+
+    lines = []
+    people = max(1, n // 10)
+    for i in range(people):
+        id_number = make_id_number("140105", dt.date(1980, 1, 1) + dt.timedelta(days=i % 9000), i % 1000)
+        lines.append(json.dumps({"type": "person", "id_number": id_number, "name": "测试", "phone": f"138{i:08d}"}))
+        lines.append(json.dumps({"type": "account", "account_no": f"B{i:08d}", "id_number": id_number,
+                                 "kind": "flexible", "unit_no": None, "status": "normal", "base": "0.00",
+                                 "monthly_amount": "500.00", "balance": "4000.00", "paid_through": "202608",
+                                 "opened_on": "2026-01-01"}))
+        for m in range(1, 9):
+            lines.append(json.dumps({"type": "deposit", "serial_no": f"B{i:08d}-{m}", "account_no": f"B{i:08d}",
+                                     "date": f"2026-{m:02d}-08", "period": f"2026{m:02d}", "kind": "remit",
+                                     "amount": "500.00", "balance_after": f"{500 * m}.00"}))
+    return lines[:n]
+
+
+def main(n: int = 10_000) -> dict:
+    sys.path.insert(0, str(ROOT))
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_DEFAULT_REGION": "us-east-1", "GJJ_STAGE": "local",
+                       "GJJ_TOKEN_SECRET": "bench-secret-bench-secret-bench-secret"})
+    from tests.support import ddblocal
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ddblocal.start(Path(tmp))
+        if server is None:
+            print("DynamoDB Local is not installed: run `make dynamodb-local` first")
+            return {}
+        try:
+            os.environ["GJJ_DDB_ENDPOINT"] = server.endpoint
+            from chalicelib import importer
+            from chalicelib.store import base
+
+            lines = make_lines(n)
+            # baseline: the same items, no validation, plain batch writes
+            os.environ["GJJ_TABLE_PREFIX"] = f"b{uuid.uuid4().hex[:6]}-"
+            base.configure()
+            base.create_tables()
+            items = [importer.to_item(importer.parse_line(line)) for line in lines]
+            started = time.perf_counter()
+            writers = {}
+            for item in items:
+                writers.setdefault(type(item), type(item).batch_write()).save(item)
+            for writer in writers.values():
+                writer.commit()
+            baseline = time.perf_counter() - started
+            # the import
+            os.environ["GJJ_TABLE_PREFIX"] = f"i{uuid.uuid4().hex[:6]}-"
+            base.configure()
+            base.create_tables()
+            report = importer.run(lines)
+            again = importer.run(lines)
+        finally:
+            server.stop()
+    result = {"lines": n, "import_s": round(report.seconds, 2), "reimport_s": round(again.seconds, 2),
+              "raw_batch_write_s": round(baseline, 2), "ratio_to_raw": round(report.seconds / baseline, 2),
+              "lines_per_s": round(n / report.seconds), "bad": len(report.bad)}
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
