@@ -21,7 +21,7 @@ for module_name in BLUEPRINTS:
 
 
 def _schedule(job: jobs.Job):
-    def handler(event, context):
+    def handler(event):
         from chalicelib import clock
 
         return jobs.run(job.name, clock.now())
