@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint install dynamodb-local bench clean
+.PHONY: run test test-fast lint install dynamodb-local bench clean package
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -39,3 +39,9 @@ bench: install dynamodb-local
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+## package: `chalice package` for prod with the merged template (tables, bucket, DLQs, IAM) into out/
+package: install
+	rm -rf out && $(BIN)/python -m deploy.template --stage prod --out out/extra
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-cn-north-1} $(BIN)/chalice package --stage prod --merge-template out/extra/resources.json out/prod
+	@echo "template: out/prod/sam.json  code: out/prod/deployment.zip"

@@ -1,0 +1,1 @@
+"""Deployment: the CloudFormation resources and IAM policies that `make package` merges into Chalice's output."""

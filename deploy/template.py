@@ -1,0 +1,198 @@
+"""Generate what `chalice package` needs beyond the code, from the code itself.
+
+* the merge template: every DynamoDB table of ``chalicelib.store`` (keys, GSIs, TTL, point-in-time recovery,
+  deletion protection, on-demand billing, encryption), the private encrypted uploads bucket, a dead-letter
+  queue and failure destination for every scheduled function, 180-day log retention;
+* least-privilege IAM policies: the API function, and each scheduled function with only its own tables.
+
+    python -m deploy.template --stage prod --out out/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_RETENTION_DAYS = 180
+
+# Tables each scheduled function touches (logical names). A job not listed gets no table access.
+JOB_TABLES: dict[str, tuple[str, ...]] = {
+    "open-remittance-window": ("state",),
+    "close-remittance-window": ("state",),
+    "send-appointment-reminders": ("appointments", "people", "users", "messages", "sms-outbox", "state"),
+    "send-remittance-reminders": ("accounts", "people", "users", "messages", "sms-outbox", "state"),
+    "loan-offset-deduction": ("loans", "repayments", "accounts", "ledger", "people", "users", "messages",
+                              "sms-outbox", "state", "business"),
+    "settle-annual-interest": ("accounts", "ledger", "people", "users", "messages", "sms-outbox", "state"),
+    "dispatch-sms": ("sms-outbox", "audit"),
+}
+JOB_NEEDS_SNS = {"dispatch-sms"}
+
+_DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
+             "dynamodb:DescribeTable"]
+_DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+
+
+def _cfn_name(text: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]", text) if part)
+
+
+def table_resources(stage: str) -> dict[str, Any]:
+    from chalicelib.store import base
+
+    resources: dict[str, Any] = {}
+    for model in base.all_models():
+        logical = model.Meta.logical_name
+        schema = model._get_schema()
+        props: dict[str, Any] = {
+            "TableName": f"gjj-{stage}-{logical}",
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": schema["attribute_definitions"],
+            "KeySchema": schema["key_schema"],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "DeletionProtectionEnabled": True,
+            "SSESpecification": {"SSEEnabled": True},
+        }
+        gsis = [{"IndexName": g["index_name"],
+                 "KeySchema": sorted(g["key_schema"], key=lambda k: k["KeyType"] != "HASH"),
+                 "Projection": g["projection"]} for g in schema.get("global_secondary_indexes", [])]
+        if gsis:
+            props["GlobalSecondaryIndexes"] = gsis
+        ttl = [name for name, attr in model.get_attributes().items() if type(attr).__name__ == "TTLAttribute"]
+        if ttl:
+            props["TimeToLiveSpecification"] = {"AttributeName": model.get_attributes()[ttl[0]].attr_name,
+                                                "Enabled": True}
+        resources[f"Table{_cfn_name(logical)}"] = {
+            "Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+            "Properties": props,
+        }
+    return resources
+
+
+def _table_arns(stage: str, names: tuple[str, ...] | list[str]) -> list[str]:
+    arns = []
+    for name in names:
+        table = f"arn:aws:dynamodb:*:*:table/gjj-{stage}-{name}"
+        arns += [table, f"{table}/index/*"]
+    return arns
+
+
+def _logs_statement() -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "arn:aws:logs:*:*:*"}
+
+
+def api_policy(stage: str) -> dict[str, Any]:
+    from chalicelib.store import base
+
+    tables = [m.Meta.logical_name for m in base.all_models()]
+    return {"Version": "2012-10-17", "Statement": [
+        _logs_statement(),
+        {"Effect": "Allow", "Action": _DDB_READ + _DDB_WRITE, "Resource": _table_arns(stage, tables)},
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": f"arn:aws:s3:::gjj-{stage}-uploads/*"},
+        {"Effect": "Allow", "Action": ["sns:Publish"], "NotResource": "arn:aws:sns:*:*:*"},
+        {"Effect": "Allow", "Action": ["rekognition:CompareFaces"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["ssm:GetParameter"],
+         "Resource": f"arn:aws:ssm:*:*:parameter/gjj/{stage}/*"},
+    ]}
+
+
+def job_policy(stage: str, job_name: str) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = [_logs_statement()]
+    tables = JOB_TABLES.get(job_name, ())
+    if tables:
+        statements.append({"Effect": "Allow", "Action": _DDB_READ + _DDB_WRITE,
+                           "Resource": _table_arns(stage, tables)})
+    if job_name in JOB_NEEDS_SNS:
+        statements.append({"Effect": "Allow", "Action": ["sns:Publish"], "NotResource": "arn:aws:sns:*:*:*"})
+    statements.append({"Effect": "Allow", "Action": ["sqs:SendMessage"],
+                       "Resource": f"arn:aws:sqs:*:*:gjj-{stage}-jobs-dlq"})
+    statements.append({"Effect": "Allow", "Action": ["ssm:GetParameter"],
+                       "Resource": f"arn:aws:ssm:*:*:parameter/gjj/{stage}/*"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def merge_template(stage: str) -> dict[str, Any]:
+    from chalicelib import jobs
+
+    resources = table_resources(stage)
+    resources["UploadsBucket"] = {
+        "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": f"gjj-{stage}-uploads",
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "LifecycleConfiguration": {"Rules": [{"Id": "expire-unclaimed-uploads", "Status": "Enabled",
+                                                  "Prefix": "incoming/", "ExpirationInDays": 7}]},
+        },
+    }
+    resources["JobsDeadLetterQueue"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"QueueName": f"gjj-{stage}-jobs-dlq", "MessageRetentionPeriod": 1209600,
+                       "SqsManagedSseEnabled": True},
+    }
+    for job in jobs.JOBS.values():
+        fn = _cfn_name(job.function_name)
+        resources[f"{fn}InvokeConfig"] = {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": {"Ref": fn},
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 2,
+                "MaximumEventAgeInSeconds": 3600,
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}}},
+            },
+        }
+    resources["JobsDeadLetterAlarm"] = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": "A scheduled function gave up on an event (see the jobs dead-letter queue)",
+            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}}],
+            "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+        },
+    }
+    return {"Resources": resources}
+
+
+def write(stage: str, out: Path) -> list[Path]:
+    """Write the merge template to ``out`` and the IAM policy files into ``.chalice/``."""
+    from chalicelib import jobs
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    template = out / "resources.json"
+    template.write_text(json.dumps(merge_template(stage), indent=2, ensure_ascii=False))
+    written.append(template)
+    chalice_dir = ROOT / ".chalice"
+    policy = chalice_dir / f"policy-{stage}.json"
+    policy.write_text(json.dumps(api_policy(stage), indent=2))
+    written.append(policy)
+    for job in jobs.JOBS.values():
+        path = chalice_dir / f"policy-{stage}-{job.name}.json"
+        path.write_text(json.dumps(job_policy(stage, job.name), indent=2))
+        written.append(path)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stage", default="prod", choices=("dev", "prod"))
+    parser.add_argument("--out", default="out")
+    args = parser.parse_args()
+    for path in write(args.stage, Path(args.out)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
