@@ -1,51 +1,95 @@
-"""Structured JSON log lines with masked identifiers and a correlation id."""
+"""Structured JSON logs (Powertools Logger) with a correlation id and masked identifiers, and
+business metrics as CloudWatch Embedded Metric Format (EMF) lines.
+
+Every log line goes through :func:`chalicelib.masking.scrub`, so an ID number, phone or card number
+that slips into a message or a field is masked before it is written.
+"""
 
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
-import sys
 from typing import Any
 
 from chalicelib import masking
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
+SERVICE = "gjj"
+NAMESPACE = "gjj"
+
+_root: Any = None
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        cid = correlation_id.get()
-        if cid:
-            entry["correlation_id"] = cid
-        extra = getattr(record, "fields", None)
-        if extra:
-            entry.update(extra)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return masking.scrub(json.dumps(entry, ensure_ascii=False, default=str))
+def _powertools_logger():
+    global _root
+    if _root is None:
+        from aws_lambda_powertools import Logger
+        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+        class MaskingFormatter(LambdaPowertoolsFormatter):
+            def serialize(self, log: dict[str, Any]) -> str:
+                cid = correlation_id.get()
+                if cid:
+                    log["correlation_id"] = cid
+                return masking.scrub(super().serialize(log))
+
+        class CurrentStdout(logging.StreamHandler):
+            """Writes to whatever ``sys.stdout`` is at the time (Lambda's, or a test's capture)."""
+
+            @property
+            def stream(self):
+                import sys
+
+                return sys.stdout
+
+            @stream.setter
+            def stream(self, value):
+                pass
+
+        _root = Logger(service=SERVICE, logger_formatter=MaskingFormatter(json_default=str),
+                       logger_handler=CurrentStdout(), json_default=str, use_rfc3339=True)
+        # masked lines only: never hand the raw record to the root logger's handlers
+        logging.getLogger(_root.name).propagate = False
+    return _root
 
 
-_configured = False
+class _Adapter:
+    """A small facade so modules log ``log.get(name).info(msg, extra={"fields": {...}})``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def _emit(self, level: int, message: str, *, exc_info: bool = False, extra: dict | None = None) -> None:
+        fields = dict((extra or {}).get("fields", {}))
+        _powertools_logger().log(level, message, exc_info=exc_info, stacklevel=4,
+                                 extra={"component": self.name, **fields})
+
+    def info(self, message: str, extra: dict | None = None) -> None:
+        self._emit(logging.INFO, message, extra=extra)
+
+    def warning(self, message: str, extra: dict | None = None) -> None:
+        self._emit(logging.WARNING, message, extra=extra)
+
+    def error(self, message: str, extra: dict | None = None) -> None:
+        self._emit(logging.ERROR, message, extra=extra)
+
+    def exception(self, message: str, extra: dict | None = None) -> None:
+        self._emit(logging.ERROR, message, exc_info=True, extra=extra)
 
 
-def get(name: str) -> logging.Logger:
-    global _configured
-    if not _configured:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(JsonFormatter())
-        root = logging.getLogger("gjj")
-        root.handlers[:] = [handler]
-        root.setLevel(logging.INFO)
-        root.propagate = False
-        _configured = True
-    return logging.getLogger(f"gjj.{name}")
+def get(name: str) -> _Adapter:
+    return _Adapter(name)
 
 
-def event(logger: logging.Logger, message: str, **fields: Any) -> None:
+def event(logger: _Adapter, message: str, **fields: Any) -> None:
     logger.info(message, extra={"fields": fields})
+
+
+def metric(name: str, value: int = 1, unit: str = "Count", **dimensions: str) -> None:
+    """Emit one business metric as an EMF line (payments, withdrawals, logins, refusals, ...)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=getattr(MetricUnit, unit), value=value, namespace=NAMESPACE,
+                       default_dimensions={"service": SERVICE}) as m:
+        for key, dim in dimensions.items():
+            m.add_dimension(name=key, value=str(dim))

@@ -208,6 +208,8 @@ def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: di
     finally:
         log.event(logger, "request", route=f"{route.method} {route.path}", status=status,
                   ms=round((time.perf_counter() - started) * 1000, 1))
+        if 400 <= status < 500 and status not in (401, 404):
+            log.metric("Refusals", route=route.name, status=str(status))
         log.correlation_id.reset(token)
 
 
