@@ -162,6 +162,13 @@ def merge_template(stage: str) -> dict[str, Any]:
             "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
         },
     }
+    # Chalice 1.34 names the API's log group after "${ApiHandler}" while the function resource is
+    # "APIHandler"; the merge replaces the broken reference (cfn-lint E1019/E3030 otherwise).
+    resources["ApiHandlerLogGroup"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${APIHandler}"},
+                       "RetentionInDays": LOG_RETENTION_DAYS},
+    }
     return {"Resources": resources}
 
 

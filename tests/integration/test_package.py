@@ -1,0 +1,84 @@
+"""`make package` output: a CloudFormation template cfn-lint accepts, declaring what operations need."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    env = {**os.environ, "AWS_DEFAULT_REGION": "cn-north-1"}
+    subprocess.run([sys.executable, "-m", "deploy.template", "--stage", "prod", "--out", str(out / "extra")],
+                   cwd=ROOT, check=True, env=env, capture_output=True)
+    chalice = Path(sys.executable).parent / "chalice"
+    result = subprocess.run([str(chalice), "package", "--stage", "prod", "--merge-template",
+                             str(out / "extra" / "resources.json"), str(out / "prod")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out / "prod" / "sam.json"
+
+
+def resources(path: Path) -> dict:
+    return json.loads(path.read_text())["Resources"]
+
+
+def test_cfn_lint_accepts_the_template(template):
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run([str(cfn_lint), "--format", "parseable", str(template)], capture_output=True, text=True,
+                            timeout=300)
+    errors = [line for line in result.stdout.splitlines() if ":E" in line.split(" ")[0] or ":E" in line]
+    assert result.returncode & 2 == 0 and not errors, result.stdout[-3000:]   # warnings (4) and info (8) allowed
+
+
+def test_every_table_is_declared_protected_and_on_demand(template):
+    from chalicelib.store import base
+
+    tables = {r["Properties"]["TableName"]: r["Properties"] for r in resources(template).values()
+              if r["Type"] == "AWS::DynamoDB::Table"}
+    for model in base.all_models():
+        props = tables[f"gjj-prod-{model.Meta.logical_name}"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["DeletionProtectionEnabled"] is True
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        indexes = {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])}
+        assert indexes == {i["index_name"] for i in model._get_schema()["global_secondary_indexes"]}
+
+
+def test_bucket_is_private_and_encrypted(template):
+    bucket = resources(template)["UploadsBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+
+
+def test_scheduled_functions_have_failure_destinations_and_own_roles(template):
+    from chalicelib import jobs
+
+    res = resources(template)
+    for job in jobs.JOBS.values():
+        name = "".join(p.capitalize() for p in job.function_name.split("_"))
+        config = res[f"{name}InvokeConfig"]["Properties"]
+        assert config["DestinationConfig"]["OnFailure"]["Destination"]
+        assert config["MaximumRetryAttempts"] <= 2 and config["MaximumEventAgeInSeconds"] <= 21600
+        assert res[name]["Properties"]["Role"]["Fn::GetAtt"][0] == f"{name}Role"
+
+
+def test_log_retention_is_at_least_180_days(template):
+    groups = [r for r in resources(template).values() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert groups and all(g["Properties"]["RetentionInDays"] >= 180 for g in groups)
+
+
+def test_job_roles_reach_only_their_own_tables(template):
+    res = resources(template)
+    role = res["OpenRemittanceWindowRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    table_arns = [arn for s in role for arn in (s.get("Resource") if isinstance(s.get("Resource"), list) else [])
+                  if "dynamodb" in arn]
+    assert table_arns and all("gjj-prod-state" in arn for arn in table_arns)
