@@ -187,6 +187,7 @@ class Security(_Strict):
     sms_code_max_wrong: int = Field(ge=1, le=10)
     sms_resend_seconds: int = Field(ge=0)
     sms_daily_cap: int = Field(ge=1)
+    sms_ip_daily_cap: int = Field(default=100, ge=1)   # codes one source IP may ask for a day
     captcha_after_failures: int = Field(ge=1)
     lock_after_failures: int = Field(ge=1, le=100)
     lock_minutes: int = Field(ge=1)

@@ -5,4 +5,6 @@
 
 BLUEPRINTS = (
     "chalicelib.handlers.meta",
+    "chalicelib.handlers.auth",
+    "chalicelib.handlers.profile",
 )

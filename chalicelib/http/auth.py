@@ -20,6 +20,8 @@ from chalicelib import clock, errors, policy, settings
 
 DEPOSITOR, UNIT, DEVELOPER, OPERATOR = "depositor", "unit", "developer", "operator"
 ROLES = (DEPOSITOR, UNIT, DEVELOPER, OPERATOR)
+REVIEWER, ADMIN = "reviewer", "admin"
+OP_ROLES = (REVIEWER, ADMIN)
 ALGORITHM = "HS256"
 AUDIENCE = "gjj-api"
 ISSUER = "gjj"
@@ -35,15 +37,22 @@ class Principal:
 
 
 _secret_cache: dict[str, str] = {}
+SSM_SECRET_NAME = "/gjj/{stage}/token-secret"
 
 
 def secret() -> str:
-    """The signing secret: ``GJJ_TOKEN_SECRET``; in the local stage, a generated one under ``.local/``."""
+    """The signing secret.
+
+    * ``prod``: the SSM SecureString parameter ``/gjj/prod/token-secret`` (decrypted, cached per process);
+      the environment cannot replace it.
+    * ``dev``: ``GJJ_TOKEN_SECRET`` when set, else ``/gjj/dev/token-secret`` from SSM.
+    * ``local``: ``GJJ_TOKEN_SECRET`` when set, else a generated one kept under ``.local/``.
+    """
     cfg = settings.get()
+    if cfg.stage == "prod" or (not cfg.is_local and not cfg.token_secret):
+        return _ssm_secret(SSM_SECRET_NAME.format(stage=cfg.stage), cfg.region)
     if cfg.token_secret:
         return cfg.token_secret
-    if not cfg.is_local:
-        raise RuntimeError("GJJ_TOKEN_SECRET must be set outside the local stage")
     path = cfg.local_dir / "token-secret"
     cached = _secret_cache.get(str(path))
     if cached:
@@ -57,6 +66,24 @@ def secret() -> str:
         path.chmod(0o600)
     _secret_cache[str(path)] = value
     return value
+
+
+def _ssm_secret(name: str, region: str) -> str:
+    cached = _secret_cache.get(f"ssm:{name}")
+    if cached:
+        return cached
+    import boto3
+
+    answer = boto3.client("ssm", region_name=region).get_parameter(Name=name, WithDecryption=True)
+    value = answer["Parameter"]["Value"]
+    if len(value) < 32:
+        raise RuntimeError(f"the token secret {name} is too short (at least 32 characters)")
+    _secret_cache[f"ssm:{name}"] = value
+    return value
+
+
+def reset_secret_cache() -> None:
+    _secret_cache.clear()
 
 
 def encode(claims: dict[str, Any], *, typ: str, ttl_seconds: int, now: datetime | None = None) -> str:
@@ -105,21 +132,25 @@ def issue_access_token(subject: str, role: str, session_id: str, *, op_role: str
     return encode(claims, typ="access", ttl_seconds=policy.get().security.access_token_seconds, now=now)
 
 
-def open_session(subject: str, role: str, *, now: datetime | None = None, family_id: str | None = None):
-    """Create a session (the server-side half of a login) and return it."""
+def open_session(subject: str, role: str, *, now: datetime | None = None, family_id: str | None = None,
+                 op_role: str | None = None):
+    """Create a session (the server-side half of a login) and return it. The session is the
+    refresh-token family: revoking it ends every access and refresh token issued under it."""
     from chalicelib.store.users import Session
 
     now = now or clock.now()
     sec = policy.get().security
     expires = now + timedelta(hours=sec.session_absolute_hours)
+    session_id = secrets.token_urlsafe(24)
     session = Session(
-        session_id=secrets.token_urlsafe(24),
+        session_id=session_id,
         subject=subject,
         role=role,
         created_at=now,
         last_seen_at=now,
         expires_at=expires,
-        family_id=family_id,
+        family_id=family_id or session_id,
+        op_role=op_role,
         ttl=int((expires + timedelta(days=1)).timestamp()),
     )
     session.save()
@@ -136,8 +167,28 @@ def revoke_session(session_id: str) -> None:
         pass
 
 
-def check_session(session_id: str, subject: str, now: datetime) -> None:
-    """The session must exist, belong to the subject, be unrevoked, within its absolute and idle limits."""
+def revoke_sessions_of(subject: str, *, role: str, keep: str | None = None) -> int:
+    """End every session of ``subject`` in ``role`` (password reset/change), except ``keep``."""
+    from chalicelib.store.users import Session
+
+    ended = 0
+    for item in Session.subject_index.query(subject):
+        if item.session_id == keep:
+            continue
+        try:
+            Session(session_id=item.session_id).update(
+                actions=[Session.revoked.set(True)],
+                condition=Session.session_id.exists() & (Session.role == role))
+            ended += 1
+        except Exception:  # noqa: BLE001 - another role's session under the same name, or gone
+            pass
+    return ended
+
+
+def check_session(session_id: str, subject: str, now: datetime, *, role: str | None = None,
+                  op_role: str | None = None):
+    """The session must exist, belong to the subject (and role), be unrevoked, within its absolute and
+    idle limits. Returns the session."""
     from chalicelib.store.users import Session
 
     try:
@@ -147,10 +198,13 @@ def check_session(session_id: str, subject: str, now: datetime) -> None:
     sec = policy.get().security
     if session.revoked or session.subject != subject:
         raise errors.Unauthenticated("登录已失效，请重新登录")
+    if role is not None and (session.role != role or (session.op_role or None) != (op_role or None)):
+        raise errors.Unauthenticated("登录信息无效，请重新登录")
     if now >= session.expires_at or now - session.last_seen_at > timedelta(minutes=sec.session_idle_minutes):
         raise errors.Unauthenticated("登录已过期，请重新登录")
     if now - session.last_seen_at > timedelta(seconds=60):
         session.update(actions=[Session.last_seen_at.set(now)])
+    return session
 
 
 def authenticate(authorization: str | None, *, now: datetime) -> Principal:
@@ -162,7 +216,9 @@ def authenticate(authorization: str | None, *, now: datetime) -> Principal:
     sid = claims.get("sid")
     if role not in ROLES or not isinstance(sid, str):
         raise errors.Unauthenticated("登录信息无效，请重新登录")
-    check_session(sid, claims["sub"], now)
+    if claims.get("op") is not None and (role != OPERATOR or claims["op"] not in OP_ROLES):
+        raise errors.Unauthenticated("登录信息无效，请重新登录")
+    check_session(sid, claims["sub"], now, role=role, op_role=claims.get("op"))
     return Principal(subject=claims["sub"], role=role, session_id=sid, op_role=claims.get("op"), claims=claims)
 
 
@@ -183,5 +239,6 @@ def verify_step_up(token: str | None, principal: Principal, *, now: datetime) ->
     if not token:
         raise errors.Unauthenticated("此业务需要短信验证，请先完成身份验证", details={"step_up": "required"})
     claims = decode(token, typ="step_up", now=now)
-    if claims.get("sid") != principal.session_id or claims.get("sub") != principal.subject:
+    if (claims.get("sid") != principal.session_id or claims.get("sub") != principal.subject
+            or claims.get("role") != principal.role):
         raise errors.Unauthenticated("身份验证无效，请重新验证", details={"step_up": "required"})

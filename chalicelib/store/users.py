@@ -3,10 +3,11 @@
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.store.base import BaseModel
 
@@ -63,6 +64,14 @@ class Operator(BaseModel):
     created_at = UTCDateTimeAttribute(null=True)
 
 
+class SessionSubjectIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "subject-index"
+        projection = KeysOnlyProjection()
+
+    subject = UnicodeAttribute(hash_key=True)
+
+
 class Session(BaseModel):
     """One login session; access tokens carry its id and stop working when it is revoked."""
 
@@ -77,4 +86,44 @@ class Session(BaseModel):
     expires_at = UTCDateTimeAttribute()        # absolute lifetime
     revoked = BooleanAttribute(default=False)
     family_id = UnicodeAttribute(null=True)    # refresh-token family
+    op_role = UnicodeAttribute(null=True)      # operators: reviewer | admin
     ttl = NumberAttribute(null=True)           # epoch seconds, cleanup only
+
+    subject_index = SessionSubjectIndex()
+
+
+class RefreshToken(BaseModel):
+    """One refresh token (stored as its SHA-256 only). A token works once: using it stamps ``used_at``
+    and names its successor; a used token coming back after the grace window revokes the session
+    (the token family)."""
+
+    class Meta:
+        table_name = "refresh-tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    role = UnicodeAttribute()
+    issued_at = NumberAttribute()              # epoch seconds
+    used_at = NumberAttribute(null=True)
+    ttl = TTLAttribute(null=True)
+
+
+class SmsCode(BaseModel):
+    """The current verification code (验证码) of one phone for one purpose, stored hashed.
+
+    ``bound_to`` ties a code to the session (step-up) or the user (phone change, subscription) that
+    asked for it; ``wrong`` counts wrong tries; ``used`` makes it single-use.
+    """
+
+    class Meta:
+        table_name = "sms-codes"
+
+    key = UnicodeAttribute(hash_key=True)      # "<phone>#<purpose>"
+    code_hash = UnicodeAttribute()
+    issued_at = NumberAttribute()              # epoch seconds
+    expires_at = NumberAttribute()
+    wrong = NumberAttribute(default=0)
+    used = BooleanAttribute(default=False)
+    bound_to = UnicodeAttribute(null=True)
+    ttl = TTLAttribute(null=True)

@@ -76,7 +76,7 @@ class Login:
 
 def login(subject: str, role: str = auth.DEPOSITOR, *, op_role: str | None = None) -> Login:
     """A real session and access token for ``subject`` in ``role`` (bypassing the login routes)."""
-    session = auth.open_session(subject, role)
+    session = auth.open_session(subject, role, op_role=op_role)
     token = auth.issue_access_token(subject, role, session.session_id, op_role=op_role)
     return Login(token=token, session_id=session.session_id, subject=subject, role=role)
 

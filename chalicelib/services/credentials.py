@@ -1,0 +1,63 @@
+"""Passwords after registration: reset (找回密码) and change (修改密码).
+
+A reset needs the code sent to the phone on record; unknown people get exactly the answer of a wrong
+code. Both end sessions: a reset ends every session of the user, a change every other session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib import errors
+from chalicelib.http import auth
+from chalicelib.rules.identity import normalize_id_number
+from chalicelib.services import audit, identity, lockout, passwords, sms_codes
+
+
+def reset_password(*, name: str, id_number: str, sms_code: str, new_password: str, now: datetime,
+                   source: str = "") -> None:
+    from chalicelib.store.users import User
+
+    id_number = normalize_id_number(id_number)
+    user = identity.user_by_id_number(id_number)
+    person = identity.person_in_records(id_number) if user else None
+    if person is not None and person.name.strip() != name.strip():
+        person = None
+    identity.check_password(new_password, id_number=id_number, phone=user.phone if user else None,
+                            field="new_password")
+    try:
+        sms_codes.verify(user.phone if person else "", "reset_password", sms_code, now=now)
+    except errors.SmsCodeInvalid:
+        audit.record("auth.password.reset", role=auth.DEPOSITOR, who=user.user_id if person else id_number,
+                     result=audit.REFUSED, now=now, source=source, details={"reason": "sms_code"})
+        raise
+    user.update(actions=[User.password_hash.set(passwords.hash_password(new_password)),
+                         User.version.add(1)])
+    ended = auth.revoke_sessions_of(user.user_id, role=auth.DEPOSITOR)
+    lockout.reset(lockout.key_for("depositor", user.user_id))
+    audit.record("auth.password.reset", role=auth.DEPOSITOR, who=user.user_id, result=audit.OK, now=now,
+                 source=source, details={"sessions_ended": ended})
+
+
+def change_password(principal: auth.Principal, *, old_password: str, new_password: str, now: datetime,
+                    source: str = "") -> None:
+    from chalicelib.store.users import User
+
+    user = identity.current_user(principal.subject)
+    key = lockout.key_for("depositor", user.user_id)
+    lockout.check(key, now=now, captcha_ok=True)
+    if not passwords.verify(user.password_hash, old_password):
+        audit.record("auth.password.change", role=auth.DEPOSITOR, who=user.user_id, result=audit.REFUSED,
+                     now=now, source=source, details={"reason": "wrong_old_password"})
+        failure = lockout.failed_login(key, now=now, message="原密码不正确")
+        if isinstance(failure, errors.AccountLocked):
+            raise failure
+        raise errors.ValidationFailed("原密码不正确", details={"fields": {"old_password": "原密码不正确"}})
+    identity.check_password(new_password, id_number=user.id_number, phone=user.phone, field="new_password")
+    if new_password == old_password:
+        raise errors.ValidationFailed.field("new_password", "新密码不能与原密码相同")
+    user.update(actions=[User.password_hash.set(passwords.hash_password(new_password)), User.version.add(1)])
+    lockout.reset(key)
+    ended = auth.revoke_sessions_of(user.user_id, role=auth.DEPOSITOR, keep=principal.session_id)
+    audit.record("auth.password.change", role=auth.DEPOSITOR, who=user.user_id, result=audit.OK, now=now,
+                 source=source, details={"sessions_ended": ended})

@@ -1,0 +1,143 @@
+"""SMS verification codes (短信验证码) for every purpose.
+
+6 random digits from ``secrets``; valid ``sms_code_ttl_seconds`` (5 min); single use; bound to the
+phone and the purpose (and, for step-up, to the session; for phone change and subscription, to the
+user); void after ``sms_code_max_wrong`` (5) wrong tries; ``sms_resend_seconds`` (60 s) between sends
+to a phone for one purpose; at most ``sms_daily_cap`` (10) a phone and ``sms_ip_daily_cap`` a source
+IP a China-time day. Codes are stored only as argon2id hashes and never logged; they are sent at once
+through the SMS adapter, and a send the provider refuses answers 503 (the code is dropped).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib import clock, errors, policy
+from chalicelib.adapters import sms as sms_adapter
+from chalicelib.services import passwords
+
+PURPOSES = ("register", "login", "reset_password", "change_phone", "sms_subscription", "step_up")
+LABELS = {
+    "register": "注册",
+    "login": "登录",
+    "reset_password": "找回密码",
+    "change_phone": "更换手机号",
+    "sms_subscription": "短信签约/解约",
+    "step_up": "业务身份验证",
+}
+_CODE_RE = re.compile(r"^\d{6}$")
+
+
+def new_code() -> str:
+    """Six digits from the operating system's CSPRNG (≈20 bits)."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def _key(phone: str, purpose: str) -> str:
+    return f"{phone}#{purpose}"
+
+
+def _seconds_to_midnight(now: datetime) -> int:
+    local = now.astimezone(clock.CHINA)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((midnight - local).total_seconds()))
+
+
+def _take_daily(kind: str, who: str, cap: int, now: datetime) -> None:
+    """Count one send against a daily cap; 429 when the cap is reached (nothing counted then)."""
+    from chalicelib.store.kv import StateItem
+
+    day = now.astimezone(clock.CHINA).strftime("%Y%m%d")
+    item = StateItem(pk=f"sms-cap#{kind}#{who}", sk=day)
+    try:
+        item.update(actions=[StateItem.count.add(1),
+                             StateItem.ttl.set(now + timedelta(days=2))],
+                    condition=StateItem.count.does_not_exist() | (StateItem.count < cap))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.RateLimited("今日获取验证码的次数已达上限，请明天再试",
+                                     retry_after=_seconds_to_midnight(now)) from None
+        raise
+
+
+def send(phone: str, purpose: str, *, now: datetime, source_ip: str = "", bound_to: str | None = None) -> None:
+    """Issue a new code for (phone, purpose) and text it. Replaces any earlier code of that pair."""
+    from chalicelib.store.users import SmsCode
+
+    if purpose not in PURPOSES:
+        raise errors.ValidationFailed.field("purpose", "不支持的用途")
+    sec = policy.get().security
+    ts = int(now.timestamp())
+    key = _key(phone, purpose)
+    try:
+        current = SmsCode.get(key)
+    except SmsCode.DoesNotExist:
+        current = None
+    if current is not None and ts - current.issued_at < sec.sms_resend_seconds:
+        raise errors.RateLimited("验证码发送过于频繁，请稍后再试",
+                                 retry_after=sec.sms_resend_seconds - (ts - current.issued_at))
+    _take_daily("phone", phone, sec.sms_daily_cap, now)
+    if source_ip:
+        _take_daily("ip", source_ip, sec.sms_ip_daily_cap, now)
+    code = new_code()
+    item = SmsCode(key=key, code_hash=passwords.hash_password(code), issued_at=ts,
+                   expires_at=ts + sec.sms_code_ttl_seconds, wrong=0, used=False, bound_to=bound_to,
+                   ttl=now + timedelta(days=1))
+    try:
+        item.save(condition=SmsCode.key.does_not_exist()
+                  | (SmsCode.issued_at <= ts - sec.sms_resend_seconds))
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.RateLimited("验证码发送过于频繁，请稍后再试", retry_after=sec.sms_resend_seconds) from None
+        raise
+    minutes = max(1, sec.sms_code_ttl_seconds // 60)
+    text = (f"【住房公积金】您的{LABELS[purpose]}验证码为{code}，{minutes}分钟内有效。"
+            f"工作人员不会向您索取验证码，请勿告诉他人。")
+    try:
+        sms_adapter.sender().send(phone, text)
+    except sms_adapter.SmsError:
+        item.delete()
+        raise errors.ServiceUnavailable("短信发送失败，请稍后重试") from None
+
+
+def verify(phone: str, purpose: str, code: str, *, now: datetime, bound_to: str | None = None) -> None:
+    """Accept ``code`` once for (phone, purpose[, bound_to]); raise ``SmsCodeInvalid`` otherwise.
+
+    A wrong code (or one presented for another session/user) counts as a wrong try; after the
+    limit the code is void even when the right digits come.
+    """
+    from chalicelib.store.users import SmsCode
+
+    invalid = errors.SmsCodeInvalid()
+    if purpose not in PURPOSES or not phone:
+        passwords.burn_time(code if isinstance(code, str) else "-")
+        raise invalid
+    sec = policy.get().security
+    try:
+        item = SmsCode.get(_key(phone, purpose))
+    except SmsCode.DoesNotExist:
+        passwords.burn_time(code or "-")
+        raise invalid from None
+    ts = int(now.timestamp())
+    if item.used or ts >= item.expires_at or item.wrong >= sec.sms_code_max_wrong:
+        raise invalid
+    good = (isinstance(code, str) and bool(_CODE_RE.match(code)) and item.bound_to == bound_to
+            and passwords.verify(item.code_hash, code))
+    if not good:
+        try:
+            item.update(actions=[SmsCode.wrong.add(1)], condition=SmsCode.issued_at == item.issued_at)
+        except UpdateError:
+            pass
+        raise invalid
+    try:
+        item.update(actions=[SmsCode.used.set(True)],
+                    condition=(SmsCode.used == False) & (SmsCode.issued_at == item.issued_at)  # noqa: E712
+                    & (SmsCode.wrong < sec.sms_code_max_wrong))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise invalid from None
+        raise
