@@ -96,8 +96,15 @@ def _cmd_operators_create(args: argparse.Namespace) -> int:
     if not args.password_stdin:
         print("gjj operators create: give the password on standard input with --password-stdin", file=sys.stderr)
         return 2
+    from chalicelib import errors
+
     password = sys.stdin.readline().rstrip("\n")
-    operators.create_operator(args.username, password, args.role)
+    try:
+        operators.create_operator(args.username, password, args.role)
+    except errors.ApiError as exc:
+        reasons = "; ".join(f"{k}: {v}" for k, v in exc.details.get("fields", {}).items())
+        print(f"gjj operators create: {exc.message}{' (' + reasons + ')' if reasons else ''}", file=sys.stderr)
+        return 2
     print(f"operator {args.username} ({args.role}) created")
     return 0
 
