@@ -11,7 +11,13 @@ from datetime import datetime
 from chalicelib import errors
 from chalicelib.http import auth
 from chalicelib.rules.identity import normalize_id_number
-from chalicelib.services import audit, identity, lockout, passwords, sms_codes
+from chalicelib.services import audit, identity, lockout, notify, passwords, sms_codes
+
+
+def _tell(user, what: str, now: datetime) -> None:
+    """Tell the holder by SMS that a credential changed (ASVS 6.3.7)."""
+    text = f"【住房公积金】您的公积金账户登录密码已{what}。如非本人操作，请立即找回密码或联系公积金中心。"
+    notify.queue_sms(f"password-{what}#{user.user_id}#{int(now.timestamp())}", user.phone, text, now=now)
 
 
 def reset_password(*, name: str, id_number: str, sms_code: str, new_password: str, now: datetime,
@@ -35,6 +41,7 @@ def reset_password(*, name: str, id_number: str, sms_code: str, new_password: st
                          User.version.add(1)])
     ended = auth.revoke_sessions_of(user.user_id, role=auth.DEPOSITOR)
     lockout.reset(lockout.key_for("depositor", user.user_id))
+    _tell(user, "重置", now)
     audit.record("auth.password.reset", role=auth.DEPOSITOR, who=user.user_id, result=audit.OK, now=now,
                  source=source, details={"sessions_ended": ended})
 
@@ -59,5 +66,6 @@ def change_password(principal: auth.Principal, *, old_password: str, new_passwor
     user.update(actions=[User.password_hash.set(passwords.hash_password(new_password)), User.version.add(1)])
     lockout.reset(key)
     ended = auth.revoke_sessions_of(user.user_id, role=auth.DEPOSITOR, keep=principal.session_id)
+    _tell(user, "修改", now)
     audit.record("auth.password.change", role=auth.DEPOSITOR, who=user.user_id, result=audit.OK, now=now,
                  source=source, details={"sessions_ended": ended})

@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pynamodb.exceptions import PutError
+
 from chalicelib import errors, policy
 
 
@@ -59,17 +61,30 @@ def check(key: str, *, now: datetime, captcha_ok: bool) -> State:
 
 
 def fail(key: str, *, now: datetime) -> State:
-    """Count one failure; the one that reaches the limit locks the account (returns the new state)."""
+    """Count one failure (atomically: concurrent guesses each count); the one that reaches the limit
+    locks the account. Returns the new state."""
     from chalicelib.store.kv import StateItem
 
     sec = policy.get().security
-    current = state(key, now=now)
-    failures = current.failures + 1
+    ts = int(now.timestamp())
+    ttl = now + timedelta(days=1)
+    if state(key, now=now).failures == 0:
+        # nothing counted, or a lock that has run out: start again from zero
+        try:
+            StateItem(pk=key, sk="-", count=0, ttl=ttl).save(
+                condition=StateItem.pk.does_not_exist() | StateItem.value.exists() | (StateItem.count == 0))
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise   # otherwise a concurrent failure has just started counting: add to it
+    item = StateItem(pk=key, sk="-")
+    item.update(actions=[StateItem.count.add(1), StateItem.ttl.set(ttl)])
+    failures = int(item.count or 0)
     locked = None
     if failures >= sec.lock_after_failures:
         locked = int((now + timedelta(minutes=sec.lock_minutes)).timestamp())
-    StateItem(pk=key, sk="-", count=failures, value=str(locked) if locked else None,
-              ttl=now + timedelta(days=1)).save()
+        item.update(actions=[StateItem.value.set(str(locked))])
+    elif item.value and int(item.value) > ts:
+        locked = int(item.value)
     return State(failures, locked)
 
 

@@ -103,6 +103,7 @@ def refresh(token: str, *, now: datetime, source: str = "") -> TokenPair:
                          source=source, details={"session": item.session_id[:8]})
             raise invalid
     _store(successor, session, now)
+    audit.record("auth.refresh", role=item.role, who=item.subject, result=audit.OK, now=now, source=source)
     return _pair(session, successor, now)
 
 

@@ -115,6 +115,9 @@ def test_changing_the_password_ends_other_sessions_but_not_this_one(env):
     assert not _alive(env, other)
     assert _alive(env, this)
     assert _pair(env, r.phone, NEW)
+    from chalicelib.store.messages import OutboundSms
+
+    assert [s.phone for s in OutboundSms.scan() if "密码已修改" in s.text] == [r.phone]
 
 
 @pytest.mark.parametrize("payload, field", [

@@ -293,3 +293,18 @@ def test_every_login_attempt_leaves_a_masked_audit_record(env):
         assert e.source == "127.0.0.1" and e.at.startswith("2026-07-15T09:00:00")
     assert any(e.actor == "depositor:137****0000" for e in events)
     assert any(e.actor == f"depositor:{r.user.user_id}" for e in events)
+
+
+def test_concurrent_failures_all_count(env):
+    """Failures are counted with an atomic ADD: parallel guesses cannot slip past the limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib import clock
+    from chalicelib.services import lockout
+
+    now = clock.now()
+    key = lockout.key_for("depositor", "race")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: lockout.fail(key, now=now), range(12)))
+    current = lockout.state(key, now=now)
+    assert current.failures == 12 and current.locked_until is not None
