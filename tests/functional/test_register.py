@@ -162,3 +162,18 @@ def test_missing_fields_are_400(env):
     assert response.status_code == 400
     fields = body(response)["error"]["details"]["fields"]
     assert {"id_number", "phone", "password", "sms_code", "accept_terms"} <= set(fields)
+
+
+def test_no_full_id_number_phone_password_or_code_reaches_responses_or_logs(env, capsys):
+    p = _in_records()
+    request_code(env, "register", phone=p.phone)
+    code = last_code(p.phone)
+    payload = {"name": p.name, "id_number": p.id_number, "phone": p.phone, "password": PASSWORD,
+               "sms_code": code, "accept_terms": True}
+    responses = [post(env, "/v1/auth/register", payload),
+                 post(env, "/v1/auth/login", {"principal": p.id_number, "password": PASSWORD}),
+                 post(env, "/v1/auth/login", {"principal": p.phone, "password": "wrong-password"})]
+    logs = capsys.readouterr().out
+    for text in [logs] + [r.body.decode() if isinstance(r.body, bytes) else r.body for r in responses]:
+        assert p.id_number not in text and p.phone not in text
+        assert PASSWORD not in text and code not in text
