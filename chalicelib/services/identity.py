@@ -29,20 +29,28 @@ def claim_key(kind: str, value: str) -> str:
 def user_by_id_number(id_number: str):
     from chalicelib.store.users import User
 
-    found = list(User.id_number_index.query(normalize_id_number(id_number), limit=1))
+    id_number = normalize_id_number(id_number or "")
+    if not id_number:
+        return None
+    found = list(User.id_number_index.query(id_number, limit=1))
     return found[0] if found else None
 
 
 def user_by_phone(phone: str):
     from chalicelib.store.users import User
 
-    found = list(User.phone_index.query(normalize_phone(phone), limit=1))
+    phone = normalize_phone(phone or "")
+    if not phone:
+        return None
+    found = list(User.phone_index.query(phone, limit=1))
     return found[0] if found else None
 
 
 def user_by_id(user_id: str):
     from chalicelib.store.users import User
 
+    if not user_id:
+        return None
     try:
         return User.get(user_id)
     except User.DoesNotExist:
@@ -72,8 +80,11 @@ def person_in_records(id_number: str):
     from chalicelib.store.accounts import Account
     from chalicelib.store.people import Person
 
+    id_number = normalize_id_number(id_number or "")
+    if not id_number:
+        return None
     try:
-        person = Person.get(normalize_id_number(id_number))
+        person = Person.get(id_number)
     except Person.DoesNotExist:
         return None
     if not list(Account.person_index.query(person.id_number, limit=1)):

@@ -51,7 +51,7 @@ def login(username: str, password: str, *, captcha_id: str | None = None, captch
     from chalicelib.store.users import Operator
 
     try:
-        operator = Operator.get(username) if username else None
+        operator = Operator.get(username) if username and username.strip() else None
     except Operator.DoesNotExist:
         operator = None
     key = lockout.key_for("operator", username.strip().lower())
