@@ -308,3 +308,14 @@ def test_concurrent_failures_all_count(env):
         list(pool.map(lambda _: lockout.fail(key, now=now), range(12)))
     current = lockout.state(key, now=now)
     assert current.failures == 12 and current.locked_until is not None
+
+
+def test_face_login_has_password_and_sms_alternatives():
+    """Face is never the only way in (2025 measures): password and SMS logins exist beside it."""
+    import app  # noqa: F401
+    from chalicelib.http.api import REGISTRY
+
+    public_logins = {r.path for r in REGISTRY if r.method == "POST" and r.roles is None}
+    assert {"/v1/auth/login/face", "/v1/auth/login", "/v1/auth/login/sms"} <= public_logins
+    face = next(r for r in REGISTRY if r.path == "/v1/auth/login/face")
+    assert "password" in face.body.model_json_schema()["required"]
