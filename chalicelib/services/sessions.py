@@ -116,5 +116,7 @@ def _used(token: str) -> bool:
         return False
 
 
-def end(session_id: str) -> None:
-    auth.revoke_session(session_id)
+def end(principal: auth.Principal, *, now: datetime, source: str = "") -> None:
+    """Log out (退出登录): the session ends, and with it every access and refresh token of it."""
+    auth.revoke_session(principal.session_id)
+    audit.record("auth.logout", role=principal.role, who=principal.subject, result=audit.OK, now=now, source=source)
