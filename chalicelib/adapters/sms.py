@@ -24,7 +24,12 @@ class LocalOutbox:
     _lock = threading.Lock()
 
     def __init__(self, path=None):
-        self.path = path or settings.get().local_dir / "sms.jsonl"
+        self._path = path
+
+    @property
+    def path(self):
+        """The file under this process's current ``.local/`` (read each time: tests move it)."""
+        return self._path or settings.get().local_dir / "sms.jsonl"
 
     def send(self, phone: str, text: str) -> str:
         line = json.dumps({"phone": phone, "text": text, "sent_at": clock.iso(clock.now())}, ensure_ascii=False)
