@@ -5,4 +5,5 @@
 
 BLUEPRINTS = (
     "chalicelib.handlers.meta",
+    "chalicelib.handlers.reviews",
 )
