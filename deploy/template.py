@@ -52,7 +52,7 @@ def table_resources(stage: str) -> dict[str, Any]:
             "TableName": f"gjj-{stage}-{logical}",
             "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": schema["attribute_definitions"],
-            "KeySchema": schema["key_schema"],
+            "KeySchema": sorted(schema["key_schema"], key=lambda k: k["KeyType"] != "HASH"),
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "DeletionProtectionEnabled": True,
             "SSESpecification": {"SSEEnabled": True},

@@ -28,7 +28,7 @@ class LocalOutbox:
 
     @property
     def path(self):
-        """Resolved at each send, so the cached sender follows a changed ``GJJ_LOCAL_DIR`` (tests)."""
+        """The file under this process's current ``.local/`` (read each time: tests move it)."""
         return self._path or settings.get().local_dir / "sms.jsonl"
 
     def send(self, phone: str, text: str) -> str:

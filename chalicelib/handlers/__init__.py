@@ -7,4 +7,5 @@ BLUEPRINTS = (
     "chalicelib.handlers.meta",
     "chalicelib.handlers.auth",
     "chalicelib.handlers.profile",
+    "chalicelib.handlers.reviews",
 )

@@ -26,6 +26,8 @@ MODEL_MODULES = (
     "chalicelib.store.audit",
     "chalicelib.store.messages",
     "chalicelib.store.kv",
+    "chalicelib.store.cards",
+    "chalicelib.store.business",
 )
 
 _registry: list[type[BaseModel]] = []

@@ -87,3 +87,15 @@ def depositor(*, balance: int = 0, kind: str = "employee", status: str = "normal
     a = account(p, kind=kind, status=status, balance=balance, **account_kwargs)
     u = user(p)
     return p, a, u, login(u.user_id)
+
+
+def card(person_or_id, *, card_no: str = "6222020200112233445", bank_name: str = "中国工商银行",
+         card_id: str | None = None):
+    """A bound bank card (a card ending in 0000 is declined by the local bank simulator)."""
+    from chalicelib.store.cards import BankCard
+
+    id_number = person_or_id if isinstance(person_or_id, str) else person_or_id.id_number
+    c = BankCard(id_number=id_number, card_id=card_id or f"c{next(_seq):08d}", card_no=card_no,
+                 bank_name=bank_name, bound_at=clock.iso(clock.now()))
+    c.save()
+    return c
