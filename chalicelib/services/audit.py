@@ -3,7 +3,8 @@
 Kept in its own table, apart from business data. Who, what, when, result and source IP; every
 identifier is masked (ID numbers, phones and cards through :func:`chalicelib.masking.scrub`), and
 secrets (passwords, codes, tokens) never reach this module. Other areas reuse :func:`record` for
-money movements (``event="payment.remittance"``, ``details={"serial_no": ..., "amount": "2126.00"}``).
+money movements (``event="payment.remittance"``, ``details={"serial_no": ..., "amount": "2126.00"}``), or
+:func:`build` for an event written inside the caller's own transaction.
 """
 
 from __future__ import annotations
@@ -34,18 +35,25 @@ def _clean(details: dict[str, Any] | None) -> dict[str, str]:
     return clean
 
 
+def build(event: str, *, role: str, who: str | None, result: str, now: datetime | None = None,
+          source: str | None = None, details: dict[str, Any] | None = None):
+    """An unsaved audit event, masked, for a caller that writes it inside its own transaction
+    (``tx.save(audit.build(...))``)."""
+    from chalicelib.store.audit import AuditEvent
+
+    now = now or clock.now()
+    local = now.astimezone(clock.CHINA)
+    return AuditEvent(actor=actor_key(role, who), event_key=f"{local.isoformat()}#{secrets.token_hex(4)}",
+                      day=local.strftime("%Y-%m-%d"), event=event, result=result, source=source or None,
+                      at=clock.iso(now), details=_clean(details) or None)
+
+
 def record(event: str, *, role: str, who: str | None, result: str, now: datetime | None = None,
            source: str | None = None, details: dict[str, Any] | None = None):
     """Write one audit event and return it. ``who`` is the principal (masked here); ``result`` is
     ``ok``, ``refused`` or ``error``. Never raises for a failed write: the failure is logged instead,
     so an audit outage cannot turn a refusal into a 500 (the request log still carries the event)."""
-    from chalicelib.store.audit import AuditEvent
-
-    now = now or clock.now()
-    at = clock.iso(now)
-    item = AuditEvent(actor=actor_key(role, who), event_key=f"{now.astimezone(clock.CHINA).isoformat()}#"
-                      f"{secrets.token_hex(4)}", day=now.astimezone(clock.CHINA).strftime("%Y-%m-%d"),
-                      event=event, result=result, source=source or None, at=at, details=_clean(details) or None)
+    item = build(event, role=role, who=who, result=result, now=now, source=source, details=details)
     try:
         item.save()
     except Exception:  # noqa: BLE001

@@ -30,3 +30,17 @@ def test_an_audit_outage_does_not_fail_the_caller(monkeypatch, aws):
 
     monkeypatch.setattr(AuditEvent, "save", broken)
     audit.record("auth.logout", role="depositor", who="u1", result=audit.OK)
+
+
+def test_build_gives_an_unsaved_masked_event_for_a_transaction(aws):
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.store import base
+
+    event = audit.build("payment.withdrawal", role="depositor", who="13912345678", result=audit.OK,
+                        details={"serial_no": "W1"})
+    assert audit.events_of("depositor", "13912345678") == []
+    with TransactWrite(connection=base.connection()) as tx:
+        tx.save(event)
+    stored = audit.events_of("depositor", "13912345678")
+    assert [e.actor for e in stored] == ["depositor:139****5678"]
