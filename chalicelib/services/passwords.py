@@ -26,9 +26,14 @@ PARALLELISM = 1
 _hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_KIB, parallelism=PARALLELISM,
                          hash_len=32, salt_len=16, type=Type.ID)
 _COMMON_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
-# A hash of a random string: verifying against it costs what a real verification costs, so an
-# unknown principal answers as slowly as a wrong password (ASVS 6.3.8).
-_DUMMY_HASH = _hasher.hash("dummy-password-for-timing-equality")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a fixed string: verifying against it costs what a real verification costs, so an
+    unknown principal answers as slowly as a wrong password (ASVS 6.3.8). Made on first use, off the
+    cold start."""
+    return _hasher.hash("dummy-password-for-timing-equality")
 
 
 def hash_password(password: str) -> str:
@@ -38,7 +43,7 @@ def hash_password(password: str) -> str:
 def verify(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; a missing hash still spends the time of one verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -319,3 +319,26 @@ def test_face_login_has_password_and_sms_alternatives():
     assert {"/v1/auth/login/face", "/v1/auth/login", "/v1/auth/login/sms"} <= public_logins
     face = next(r for r in REGISTRY if r.path == "/v1/auth/login/face")
     assert "password" in face.body.model_json_schema()["required"]
+
+
+def test_an_unknown_principal_costs_one_password_verification_like_a_wrong_password(env, monkeypatch):
+    """Same work, so about the same time (ASVS 6.3.8), without a timing-based flaky test."""
+    from chalicelib.services import passwords
+
+    calls = []
+    real = passwords._hasher
+
+    class Counting:
+        def verify(self, h, p):
+            calls.append(h)
+            return real.verify(h, p)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(passwords, "_hasher", Counting())
+    r = registered()
+    _login(env, r.phone, "wrong-password")
+    wrong = len(calls)
+    _login(env, "13700000000", "wrong-password")
+    assert wrong == 1 and len(calls) - wrong == 1
