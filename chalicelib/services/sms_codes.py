@@ -64,8 +64,13 @@ def _take_daily(kind: str, who: str, cap: int, now: datetime) -> None:
         raise
 
 
-def send(phone: str, purpose: str, *, now: datetime, source_ip: str = "", bound_to: str | None = None) -> None:
-    """Issue a new code for (phone, purpose) and text it. Replaces any earlier code of that pair."""
+def send(phone: str, purpose: str, *, now: datetime, source_ip: str = "", bound_to: str | None = None,
+         pretend: bool = False) -> None:
+    """Issue a new code for (phone, purpose) and text it. Replaces any earlier code of that pair.
+
+    ``pretend``: go through the same limits and storage but send nothing and keep a code that can never
+    match (for requests about nobody, which must look exactly like requests about somebody).
+    """
     from chalicelib.store.users import SmsCode
 
     if purpose not in PURPOSES:
@@ -84,7 +89,8 @@ def send(phone: str, purpose: str, *, now: datetime, source_ip: str = "", bound_
     if source_ip:
         _take_daily("ip", source_ip, sec.sms_ip_daily_cap, now)
     code = new_code()
-    item = SmsCode(key=key, code_hash=passwords.hash_password(code), issued_at=ts,
+    stored = passwords.hash_password(secrets.token_urlsafe(24) if pretend else code)
+    item = SmsCode(key=key, code_hash=stored, issued_at=ts,
                    expires_at=ts + sec.sms_code_ttl_seconds, wrong=0, used=False, bound_to=bound_to,
                    ttl=now + timedelta(days=1))
     try:
@@ -94,6 +100,8 @@ def send(phone: str, purpose: str, *, now: datetime, source_ip: str = "", bound_
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise errors.RateLimited("验证码发送过于频繁，请稍后再试", retry_after=sec.sms_resend_seconds) from None
         raise
+    if pretend:
+        return
     minutes = max(1, sec.sms_code_ttl_seconds // 60)
     text = (f"【住房公积金】您的{LABELS[purpose]}验证码为{code}，{minutes}分钟内有效。"
             f"工作人员不会向您索取验证码，请勿告诉他人。")

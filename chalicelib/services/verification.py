@@ -26,6 +26,7 @@ def request_code(*, purpose: str, phone: str | None, name: str | None, id_number
     target: str | None = None
     bound_to: str | None = None
     who: str | None = None
+    decoy: str | None = None      # the key a request about nobody is limited under
     if purpose in NEEDS_LOGIN:
         if principal is None:
             raise errors.Unauthenticated("请先登录")
@@ -53,6 +54,7 @@ def request_code(*, purpose: str, phone: str | None, name: str | None, id_number
         user = identity.user_by_id_number(normalize_id_number(id_number))
         person = identity.matches_records(name, id_number, None) if user else None
         who = id_number
+        decoy = f"id:{id_number}"
         if person is not None:
             target = user.phone
             who = user.user_id
@@ -63,11 +65,14 @@ def request_code(*, purpose: str, phone: str | None, name: str | None, id_number
         who = target
         if purpose == "login":
             user = identity.user_by_phone(target)
+            decoy = target
             target = user.phone if user else None
             who = user.user_id if user else who
     if target is None:
+        # nobody to text: the same limits and answers as for somebody, and nothing sent
         audit.record("sms.code", role=auth.DEPOSITOR, who=who, result=audit.REFUSED, now=now, source=source,
                      details={"purpose": purpose, "reason": "no_such_user"})
+        sms_codes.send(decoy or "-", purpose, now=now, source_ip=source, pretend=True)
         return
     try:
         sms_codes.send(target, purpose, now=now, source_ip=source, bound_to=bound_to)

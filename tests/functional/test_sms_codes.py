@@ -250,3 +250,23 @@ def test_in_aws_stages_codes_go_through_sns(aws, monkeypatch):
         monkeypatch.setenv("GJJ_STAGE", "local")
         settings.reset()
         sms.reset()
+
+
+@pytest.mark.parametrize("purpose", ["login", "reset_password"])
+def test_requests_about_nobody_are_limited_exactly_like_requests_about_somebody(env, purpose):
+    from chalicelib.store.users import SmsCode
+
+    r = registered()
+    if purpose == "login":
+        known, unknown = {"phone": r.phone}, {"phone": "13700000003"}
+    else:
+        known = {"name": "张三", "id_number": r.id_number}
+        unknown = {"name": "张三", "id_number": factories.new_id_number()}
+    answers = []
+    for payload in (known, unknown):
+        first, second = request_code(env, purpose, **payload), request_code(env, purpose, **payload)
+        answers.append((first.status_code, body(first), second.status_code, body(second)["error"]["code"]))
+    assert answers[0] == answers[1] == (202, {"expires_in": 300, "resend_after": 60}, 429, "RATE_LIMITED")
+    assert sent_to(r.phone) == 1 and sent_to("13700000003") == 0
+    decoy = SmsCode.get("13700000003#login" if purpose == "login" else f"id:{unknown['id_number']}#reset_password")
+    assert decoy.code_hash.startswith("$argon2id$")
