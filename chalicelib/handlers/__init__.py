@@ -6,4 +6,7 @@
 BLUEPRINTS = (
     "chalicelib.handlers.meta",
     "chalicelib.handlers.reviews",
+    "chalicelib.handlers.appointments",
+    "chalicelib.handlers.flexible",
+    "chalicelib.handlers.uploads",
 )

@@ -45,7 +45,7 @@ class Reviewer:
 
 _REVIEWERS: dict[str, Reviewer] = {}
 # Modules that register reviewers; imported lazily when a review route needs them.
-REVIEWER_MODULES: list[str] = []
+REVIEWER_MODULES: list[str] = ["chalicelib.services.flexible"]
 
 
 def register(kind: str, reviewer: Reviewer) -> None:
