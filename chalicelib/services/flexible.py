@@ -112,8 +112,7 @@ def _approve_opening(record: BusinessRecord, opinion: str, now: dt.datetime) -> 
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-    record.account_no = account.account_no
-    BusinessRecord(record.serial_no).update(actions=[BusinessRecord.account_no.set(account.account_no)])
+    record.update(actions=[BusinessRecord.account_no.set(account.account_no)])
     return "done"
 
 
@@ -307,9 +306,10 @@ def exit_withdrawal(*, id_number: str, card_id: str, serial: str, now: dt.dateti
 
 def _finish(serial: str, status: str, opinion: str, now: dt.datetime) -> None:
     try:
-        BusinessRecord(serial).update(actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
-                                               BusinessRecord.decided_at.set(clock.iso(now))],
-                                      condition=BusinessRecord.status == "submitted")
+        BusinessRecord.get(serial, consistent_read=True).update(
+            actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
+                     BusinessRecord.decided_at.set(clock.iso(now))],
+            condition=BusinessRecord.status == "submitted")
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise

@@ -287,7 +287,7 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
             raise errors.AlreadyDone(f"{q.end_period} 已缴存，无需重复缴存")
 
     def mark_done(tx) -> None:
-        tx.update(BusinessRecord(serial), actions=[
+        tx.update(record, actions=[
             BusinessRecord.status.set("done"), BusinessRecord.decided_at.set(clock.iso(now)),
             BusinessRecord.opinion.set(f"扣款成功，银行流水 {answer.bank_serial}")],
             condition=BusinessRecord.status == "submitted")
@@ -326,10 +326,10 @@ def _refund(serial: str, card_no: str, amount: int, now: dt.datetime, *, reason:
         return    # the record stays submitted: a retry with the same key refunds again (same reference)
     opinion = f"{reason}；扣款已退回" if answer.ok else f"{reason}；退款未成功，请联系公积金中心"
     try:
-        BusinessRecord(serial).update(actions=[BusinessRecord.status.set("cancelled"),
-                                               BusinessRecord.opinion.set(opinion),
-                                               BusinessRecord.decided_at.set(clock.iso(now))],
-                                      condition=BusinessRecord.status == "submitted")
+        BusinessRecord.get(serial, consistent_read=True).update(
+            actions=[BusinessRecord.status.set("cancelled"), BusinessRecord.opinion.set(opinion),
+                     BusinessRecord.decided_at.set(clock.iso(now))],
+            condition=BusinessRecord.status == "submitted")
     except UpdateError:
         pass
 
