@@ -65,6 +65,14 @@ def book(*, appointment_id: str, id_number: str, branch_id: str, day: dt.date, s
     if any(a.date == day.isoformat() and a.slot == slot for a in active):
         raise errors.AlreadyDone("您已预约该时段")
 
+    if phone is None or name is None:
+        from chalicelib.store.people import Person
+
+        try:
+            person = Person.get(id_number)
+            name, phone = name or person.name, phone or person.phone
+        except Person.DoesNotExist:
+            pass
     date = day.isoformat()
     appt = Appointment(appointment_id=appointment_id, id_number=id_number, name=name, phone=phone,
                        branch_id=branch_id, branch_name=b.name, date=date, slot=slot, purpose=purpose,
