@@ -9,6 +9,8 @@ Cancelling lowers the counter in the same transaction that marks the appointment
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from collections.abc import Callable, Sequence
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -23,6 +25,7 @@ from chalicelib.store.content import Branch
 from chalicelib.store.kv import StateItem
 
 logger = log.get("appointments")
+_RETRIES = 12
 PURPOSE_TITLES = {"general": "业务办理", "flexible_opening": "灵活就业开户", "transfer_in": "转入灵活就业"}
 
 
@@ -78,30 +81,33 @@ def book(*, appointment_id: str, id_number: str, branch_id: str, day: dt.date, s
                        branch_id=branch_id, branch_name=b.name, date=date, slot=slot, purpose=purpose,
                        status="booked", serial_no=serial_no, created_at=clock.iso(now),
                        sort_key=Appointment.key_for(date, slot, appointment_id), remind_on=date)
-    tx = _LabelledTransaction()
-    try:
-        with tx:
-            tx.label = ("slot", 0)
-            tx.update(StateItem(slot_pk(branch_id, date), slot),
-                      actions=[StateItem.count.add(1), StateItem.updated_at.set(clock.iso(now))],
-                      condition=StateItem.count.does_not_exist() | (StateItem.count < capacity))
-            tx.label = ("appointment", 0)
-            tx.save(appt, condition=Appointment.appointment_id.does_not_exist())
-            for i, extra in enumerate(extras):
-                tx.label = ("extra", i)
-                extra(tx)
-    except TransactWriteError as exc:
-        failed = _failed_label(exc, tx.labels())
-        again = _get(appointment_id)
-        if again is not None:
-            return again
-        if failed is not None and failed[0] == "slot":
-            raise errors.Conflict("该时段已约满，请选择其他时段", details={"slot": slot}) from None
-        if exc.cause_response_code == "TransactionCanceledException" and failed is None:
-            # a concurrent transaction on the same counter: the caller may simply try again
-            raise errors.Conflict("预约人数较多，请稍后重试") from None
-        raise
-    return appt
+    for attempt in range(_RETRIES):
+        tx = _LabelledTransaction()
+        try:
+            with tx:
+                tx.label = ("slot", 0)
+                tx.update(StateItem(slot_pk(branch_id, date), slot),
+                          actions=[StateItem.count.add(1), StateItem.updated_at.set(clock.iso(now))],
+                          condition=StateItem.count.does_not_exist() | (StateItem.count < capacity))
+                tx.label = ("appointment", 0)
+                tx.save(appt, condition=Appointment.appointment_id.does_not_exist())
+                for i, extra in enumerate(extras):
+                    tx.label = ("extra", i)
+                    extra(tx)
+        except TransactWriteError as exc:
+            failed = _failed_label(exc, tx.labels())
+            again = _get(appointment_id)
+            if again is not None:
+                return again
+            if failed is not None and failed[0] == "slot":
+                raise errors.Conflict("该时段已约满，请选择其他时段", details={"slot": slot}) from None
+            if exc.cause_response_code == "TransactionCanceledException" and failed is None:
+                # another booking of the same slot was committing at that instant: try again shortly
+                time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+                continue
+            raise
+        return appt
+    raise errors.Conflict("预约人数较多，请稍后重试")
 
 
 def cancel(appointment_id: str, *, id_number: str, now: dt.datetime) -> Appointment:
