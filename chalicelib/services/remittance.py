@@ -300,6 +300,9 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
     except errors.ApiError as refusal:
         _refund(serial, card.card_no, q.amount, now, reason=refusal.message)
         raise
+    except ledger.Race:
+        _refund(serial, card.card_no, q.amount, now, reason="账户正忙")
+        raise errors.Conflict("账户正忙，扣款已退回，请稍后重试") from None
     balance = result.balances[acct.account_no]
     if not result.replayed:
         what = TITLES[kind]
