@@ -132,6 +132,9 @@ def cancel(appointment_id: str, *, id_number: str, now: dt.datetime) -> Appointm
             return again
         raise errors.Conflict() from None
     appt.status = "cancelled"
+    where = appt.branch_name or "网点"
+    notify.citizen(id_number, title="预约已取消", body=f"您已取消 {appt.date} {appt.slot} 在{where}的预约。",
+                   kind="appointment", now=now, key=f"cancelled#{appointment_id}", serial_no=appt.serial_no)
     return appt
 
 

@@ -119,15 +119,17 @@ def _window_check(now: dt.datetime) -> Extra:
         tx.condition_check(StateItem, WINDOW_PK, "-",
                            condition=(StateItem.status == "open") & (StateItem.value == wid))
 
-    return Extra(apply, errors.WindowClosed("当前不在汇缴时间内（每月 1-25 日 8:00-17:00）"))
+    return Extra(apply, errors.WindowClosed(_closed_message()))
+
+
+def _closed_message() -> str:
+    w = policy.get().flexible.remittance_window
+    return f"当前不在办理时间内（每月 {w.first_day}-{w.last_day} 日 {w.opens_at:%H:%M}-{w.closes_at:%H:%M}）"
 
 
 def _require_open(now: dt.datetime) -> None:
     if not is_open(now):
-        w = policy.get().flexible.remittance_window
-        raise errors.WindowClosed(
-            f"当前不在办理时间内（每月 {w.first_day}-{w.last_day} 日 {w.opens_at:%H:%M}-{w.closes_at:%H:%M}）",
-            details=window_view(now))
+        raise errors.WindowClosed(_closed_message(), details=window_view(now))
 
 
 # ---------------------------------------------------------------- the account

@@ -371,3 +371,35 @@ def test_remittance_reminders_go_to_those_behind_once(aws):
     for other in (paid, sealed, employee):
         assert list(Message.query(other.id_number)) == []
     assert len([s for s in OutboundSms.scan()]) == 1
+
+
+def test_a_subscribed_depositor_also_gets_an_sms_for_a_payment(client, flex):
+    from chalicelib.store.users import User
+
+    p, a, u, login, card = flex
+    User.get(u.user_id).update(actions=[User.sms_subscribed.set(True)])
+    resp = _post(client, login, "/v1/flexible/remittances", {"period": "202607", "bank_card_id": card.card_id})
+    [sms] = list(OutboundSms.scan())
+    assert sms.phone == p.phone and "500.00" in sms.text and resp.json_body["serial_no"] in sms.sms_id
+
+
+class _FlakyPayouts(_FlakyBank):
+    def payout(self, card_no, amount, reference):
+        if self.down:
+            raise bank.BankUnavailable("timeout")
+        return self.inner.payout(card_no, amount, reference)
+
+
+def test_exit_payout_unanswered_is_503_and_the_same_key_finishes_it(client, flex, monkeypatch):
+    p, a, u, login, card = flex
+    _post(client, login, "/v1/flexible/seal", key="s1")
+    flaky = _FlakyPayouts()
+    monkeypatch.setattr(bank, "_gateway", flaky)
+    first = _exit(client, login, card.card_id, key="e5")
+    assert first.status_code == 503
+    assert Account.get(a.account_no).status == "closed"          # the money is reserved, not lost
+    flaky.down = False
+    second = _exit(client, login, card.card_id, key="e5")
+    assert second.status_code == 201 and second.json_body["status"] == "paid"
+    assert [x["op"] for x in flaky.inner.read()] == ["payout"]
+    assert len(_entries(a.account_no)) == 1
