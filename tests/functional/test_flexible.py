@@ -403,3 +403,28 @@ def test_exit_payout_unanswered_is_503_and_the_same_key_finishes_it(client, flex
     assert second.status_code == 201 and second.json_body["status"] == "paid"
     assert [x["op"] for x in flaky.inner.read()] == ["payout"]
     assert len(_entries(a.account_no)) == 1
+
+
+@pytest.mark.parametrize("when", ["2026-07-15T08:00:00+08:00", "2026-07-15T16:59:59+08:00",
+                                  "2026-07-25T16:59:00+08:00", "2026-07-01T08:00:00+08:00"])
+def test_remittance_at_the_window_edges_inside_is_accepted(client, flex, clock_file, when):
+    p, a, u, login, card = flex
+    clock_file(when)
+    remittance.open_window(clock.now())
+    login = factories.login(u.user_id)
+    resp = _post(client, login, "/v1/flexible/remittances", {"period": "202607", "bank_card_id": card.card_id})
+    assert resp.status_code == 201, resp.json_body
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/v1/flexible/remittances"), ("POST", "/v1/flexible/back-payments"), ("POST", "/v1/flexible/exit"),
+    ("PUT", "/v1/flexible/monthly-amount"), ("POST", "/v1/flexible/transfer-in"), ("POST", "/v1/appointments"),
+    ("POST", "/v1/flexible/applications"), ("POST", "/v1/uploads"),
+])
+@pytest.mark.parametrize("body", ["{not json", "[]", '"text"', '{"amount": 12.5, "period": 202607}', '{"x": 1}'])
+def test_garbage_bodies_are_400_never_500(client, flex, method, path, body):
+    p, a, u, login, card = flex
+    headers = login.with_headers(**{"Idempotency-Key": f"g{abs(hash(body))}",
+                                    "X-Step-Up-Token": login.step_up_token()})
+    resp = client.http.request(method, path, headers=headers, body=body)
+    assert resp.status_code == 400, (path, body, resp.json_body)
