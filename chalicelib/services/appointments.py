@@ -118,19 +118,25 @@ def cancel(appointment_id: str, *, id_number: str, now: dt.datetime) -> Appointm
         return appt
     if appt.date <= now.astimezone(clock.CHINA).date().isoformat():
         raise errors.NotEligible("预约当天及之后不能在线取消")
-    tx = TransactWrite(connection=_connection())
-    try:
-        with tx:
-            tx.update(appt, actions=[Appointment.status.set("cancelled"), Appointment.cancelled_at.set(clock.iso(now)),
-                                     Appointment.remind_on.remove()],
-                      condition=Appointment.status == "booked")
-            tx.update(StateItem(slot_pk(appt.branch_id, appt.date), appt.slot),
-                      actions=[StateItem.count.add(-1)], condition=StateItem.count > 0)
-    except TransactWriteError:
-        again = _get(appointment_id)
-        if again is not None and again.status == "cancelled":
-            return again
-        raise errors.Conflict() from None
+    for attempt in range(_RETRIES):
+        tx = TransactWrite(connection=_connection())
+        try:
+            with tx:
+                tx.update(Appointment(appointment_id),
+                          actions=[Appointment.status.set("cancelled"), Appointment.cancelled_at.set(clock.iso(now)),
+                                   Appointment.remind_on.remove()],
+                          condition=Appointment.status == "booked")
+                tx.update(StateItem(slot_pk(appt.branch_id, appt.date), appt.slot),
+                          actions=[StateItem.count.add(-1)], condition=StateItem.count > 0)
+        except TransactWriteError:
+            again = _get(appointment_id)
+            if again is not None and again.status == "cancelled":
+                return again
+            time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))   # a booking of the slot was committing
+            continue
+        break
+    else:
+        raise errors.Conflict("预约人数较多，请稍后重试")
     appt.status = "cancelled"
     where = appt.branch_name or "网点"
     notify.citizen(id_number, title="预约已取消", body=f"您已取消 {appt.date} {appt.slot} 在{where}的预约。",
