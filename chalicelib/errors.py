@@ -79,6 +79,12 @@ class AlreadyDone(ApiError):
     status, code, default_message = 409, "ALREADY_DONE", "该业务已办理，无需重复办理"
 
 
+class PaymentDeclined(ApiError):
+    """The bank declined a debit or payout; the business record shows the bank's reason."""
+
+    status, code, default_message = 422, "PAYMENT_DECLINED", "银行扣款未成功"
+
+
 class SmsCodeInvalid(ApiError):
     status, code, default_message = 400, "SMS_CODE_INVALID", "短信验证码错误或已失效"
 

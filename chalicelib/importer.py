@@ -274,7 +274,8 @@ def to_item(record: _Record):
         return Account(record.account_no, id_number=record.id_number, kind=record.kind, unit_no=record.unit_no,
                        status=record.status, base=record.base, ratio_person=record.ratio_person,
                        ratio_unit=record.ratio_unit, monthly_amount=record.monthly_amount, balance=record.balance,
-                       paid_through=record.paid_through, opened_on=record.opened_on.isoformat())
+                       paid_through=record.paid_through, opened_on=record.opened_on.isoformat(),
+                       remit_group=Account.remit_group_for(record.kind, record.status))
     if isinstance(record, DepositRecord):
         day = record.date.isoformat()
         return LedgerEntry(record.serial_no, account_no=record.account_no, direction=DEPOSIT, kind=record.kind,

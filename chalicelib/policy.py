@@ -82,6 +82,7 @@ class Flexible(_Strict):
     adjustments_per_year: int = Field(ge=1)
     back_payment: BackPayment
     remittance_reminder_day: int = Field(ge=1, le=28)
+    window_cache_seconds: int = Field(ge=0, le=300)       # how long a process trusts its read of the window
 
     @model_validator(mode="after")
     def _range(self):
@@ -180,6 +181,14 @@ class Rates(_Strict):
 class Appointments(_Strict):
     book_days_ahead: int = Field(ge=1, le=366)
     reminder_hour: int = Field(ge=0, le=23)
+    max_active_per_person: int = Field(ge=1, le=20)       # booked and not yet past
+
+
+class Uploads(_Strict):
+    max_bytes: int = Field(ge=1024, le=50 * 1024 * 1024)
+    url_expires_seconds: int = Field(ge=60, le=3600)
+    keep_hours: int = Field(ge=1, le=24 * 30)            # an upload id is usable this long
+    content_types: list[str] = Field(min_length=1)
 
 
 class Security(_Strict):
@@ -214,6 +223,7 @@ class Policy(_Strict):
     loans: Loans
     rates: Rates
     appointments: Appointments
+    uploads: Uploads
     security: Security
     idempotency: Idempotency
 

@@ -8,4 +8,7 @@ BLUEPRINTS = (
     "chalicelib.handlers.auth",
     "chalicelib.handlers.profile",
     "chalicelib.handlers.reviews",
+    "chalicelib.handlers.appointments",
+    "chalicelib.handlers.flexible",
+    "chalicelib.handlers.uploads",
 )

@@ -4,6 +4,8 @@
 * same key, same request → the first response again (status and body), business errors included
 * same key, another request → 422 ``IDEMPOTENCY_KEY_REUSED``
 * while the first is still running → 409 ``IN_PROGRESS``
+* a 5xx answer (503 "bank unavailable") is not stored: the outcome is unknown and a retry with the same
+  key must run again (it resumes the same business serial, which the bank and the ledger recognise)
 * records are kept ``policy.idempotency.keep_hours`` (≥ 24 h)
 
 The key is claimed with a conditional put *before* the handler runs and its outcome stored after, in
@@ -87,11 +89,13 @@ def run(*, scope: str, key: str, req_hash: str, now: datetime, call: Callable[[]
     try:
         status, body, headers = call()
     except BaseException:
-        try:
-            record.delete(condition=IdempotencyRecord.status == "in_progress")
-        except DeleteError:
-            pass
+        _release(record)
         raise
+    if status >= 500:
+        # "Try again later" (e.g. the bank did not answer): the outcome is unknown, so it is not the key's
+        # final answer; a retry with the same key runs again and resumes the same business serial.
+        _release(record)
+        return (status, body, headers), False
     record.update(actions=[
         IdempotencyRecord.status.set("complete"),
         IdempotencyRecord.response_status.set(status),
@@ -100,6 +104,13 @@ def run(*, scope: str, key: str, req_hash: str, now: datetime, call: Callable[[]
         IdempotencyRecord.in_progress_until.remove(),
     ])
     return (status, body, headers), False
+
+
+def _release(record: IdempotencyRecord) -> None:
+    try:
+        record.delete(condition=IdempotencyRecord.status == "in_progress")
+    except DeleteError:
+        pass
 
 
 def serial_from_key(scope: str, key: str, prefix: str) -> str:

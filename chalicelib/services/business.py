@@ -45,7 +45,7 @@ class Reviewer:
 
 _REVIEWERS: dict[str, Reviewer] = {}
 # Modules that register reviewers; imported lazily when a review route needs them.
-REVIEWER_MODULES: list[str] = []
+REVIEWER_MODULES: list[str] = ["chalicelib.services.flexible"]
 
 
 def register(kind: str, reviewer: Reviewer) -> None:
@@ -131,4 +131,6 @@ def set_status(serial_no: str, status: str, *, now: datetime, opinion: str | Non
     actions = [BusinessRecord.status.set(status), BusinessRecord.decided_at.set(clock.iso(now))]
     if opinion is not None:
         actions.append(BusinessRecord.opinion.set(opinion))
-    BusinessRecord(serial_no).update(actions=actions, condition=BusinessRecord.serial_no.exists())
+    # read first: the record is versioned, and an update of a bare BusinessRecord(serial) would be
+    # conditioned on "no version yet" and always fail
+    get(serial_no).update(actions=actions)

@@ -27,6 +27,18 @@ class UnitIndex(GlobalSecondaryIndex):
     account_no = UnicodeAttribute(range_key=True)
 
 
+class RemitIndex(GlobalSecondaryIndex):
+    """Sparse: flexible accounts that deposit (``remit_group`` = "flexible" while normal), by paid-through
+    month, so the remittance reminder reads who is behind with one Query."""
+
+    class Meta:
+        index_name = "remit-index"
+        projection = AllProjection()
+
+    remit_group = UnicodeAttribute(hash_key=True)
+    paid_through = UnicodeAttribute(range_key=True)
+
+
 class Account(BaseModel):
     class Meta:
         table_name = "accounts"
@@ -48,6 +60,12 @@ class Account(BaseModel):
     last_withdrawal_on = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
+    remit_group = UnicodeAttribute(null=True)    # "flexible" while a flexible account is normal (remit-index)
 
     person_index = PersonIndex()
     unit_index = UnitIndex()
+    remit_index = RemitIndex()
+
+    @staticmethod
+    def remit_group_for(kind: str, status: str) -> str | None:
+        return "flexible" if kind == "flexible" and status == "normal" else None

@@ -28,6 +28,7 @@ MODEL_MODULES = (
     "chalicelib.store.kv",
     "chalicelib.store.cards",
     "chalicelib.store.business",
+    "chalicelib.store.appointments",
 )
 
 _registry: list[type[BaseModel]] = []

@@ -41,7 +41,8 @@ def account(person_or_id, *, kind: str = "employee", status: str = "normal", bal
     a = Account(account_no=account_no or f"A{next(_seq):09d}", id_number=id_number, kind=kind,
                 unit_no=unit_no if kind == "employee" else None, status=status, base=base,
                 ratio_person="12", ratio_unit="12", monthly_amount=monthly_amount, balance=balance,
-                paid_through=paid_through, opened_on=opened_on)
+                paid_through=paid_through, opened_on=opened_on,
+                remit_group=Account.remit_group_for(kind, status))
     a.save()
     return a
 

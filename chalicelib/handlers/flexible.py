@@ -1,0 +1,267 @@
+"""Flexible employment (灵活就业): opening application, transfer-in, remittance, back-payment, seal/unseal,
+monthly amount adjustment and exit withdrawal. Every money route is idempotent (``Idempotency-Key``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.handlers.appointments import AppointmentOut
+from chalicelib.http import auth
+from chalicelib.http.api import Api, Request
+from chalicelib.http.idempotency import serial_from_key
+from chalicelib.money import Money, MoneyOut
+from chalicelib.rules import identity
+from chalicelib.rules import remittance as periods
+from chalicelib.services import flexible, remittance
+from chalicelib.services.appointments import owner_of
+
+api = Api(__name__, tag="flexible")
+
+
+def _period(value: str) -> str:
+    try:
+        periods.parse_period(value)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+class OpeningIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., min_length=1, max_length=40)
+    id_number: str = Field(..., min_length=18, max_length=18)
+    phone: str = Field(..., pattern=r"^1[3-9]\d{9}$")
+    sms_code: str = Field(..., pattern=r"^\d{6}$")
+    id_front_upload: str = Field(..., min_length=1, max_length=64)
+    id_back_upload: str = Field(..., min_length=1, max_length=64)
+    branch_id: str = Field(..., min_length=1, max_length=40)
+    date: dt.date
+    slot: str = Field(..., min_length=1, max_length=20)
+    monthly_amount: Money | None = None
+
+    @field_validator("id_number")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        value = identity.normalize_id_number(value)
+        problem = identity.id_number_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class OpeningOut(BaseModel):
+    serial_no: str
+    status: str
+    appointment: AppointmentOut | None
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    branch_id: str = Field(..., min_length=1, max_length=40)
+    date: dt.date
+    slot: str = Field(..., min_length=1, max_length=20)
+
+
+class WindowOut(BaseModel):
+    open: bool
+    opens_at: str
+    closes_at: str
+
+
+class RemittanceView(BaseModel):
+    period: str
+    amount: MoneyOut
+    window: WindowOut
+    paid_through: str | None
+    account_status: str
+
+
+class RemitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: str
+    bank_card_id: str = Field(..., min_length=1, max_length=64)
+
+    @field_validator("period")
+    @classmethod
+    def _period_ok(cls, value: str) -> str:
+        return _period(value)
+
+
+class PaymentOut(BaseModel):
+    serial_no: str
+    kind: str
+    periods: list[str]
+    amount: MoneyOut
+    balance_after: MoneyOut
+    paid_through: str
+    status: str
+    paid_at: str
+
+    @classmethod
+    def of(cls, p: remittance.Payment) -> PaymentOut:
+        return cls(serial_no=p.serial_no, kind=p.kind, periods=list(p.periods), amount=p.amount,
+                   balance_after=p.balance, paid_through=p.paid_through, status=p.status, paid_at=p.paid_at)
+
+
+class BackPayQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    end_period: str
+
+    @field_validator("end_period")
+    @classmethod
+    def _period_ok(cls, value: str) -> str:
+        return _period(value)
+
+
+class QuoteOut(BaseModel):
+    from_period: str
+    end_period: str
+    months: int
+    amount: MoneyOut
+    monthly_amount: MoneyOut
+    window: WindowOut
+
+
+class BackPayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    end_period: str
+    bank_card_id: str = Field(..., min_length=1, max_length=64)
+
+    @field_validator("end_period")
+    @classmethod
+    def _period_ok(cls, value: str) -> str:
+        return _period(value)
+
+
+class StatusOut(BaseModel):
+    account_no: str
+    status: str
+    monthly_amount: MoneyOut
+    balance: MoneyOut
+    paid_through: str | None
+
+
+class AmountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Money
+
+
+class ExitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank_card_id: str = Field(..., min_length=1, max_length=64)
+
+
+class ExitOut(BaseModel):
+    serial_no: str
+    status: str
+    amount: MoneyOut
+    account_status: str
+
+
+def _status(acct) -> StatusOut:
+    return StatusOut(account_no=acct.account_no, status=acct.status, monthly_amount=int(acct.monthly_amount or 0),
+                     balance=int(acct.balance or 0), paid_through=acct.paid_through)
+
+
+def _serial(req: Request, prefix: str) -> str:
+    return serial_from_key(req.scope(), req.idempotency_key, prefix)
+
+
+@api.route("/v1/flexible/applications", "POST", roles=None, body=OpeningIn, response=OpeningOut, status=201,
+           idempotent=True, errors=(404, 409, 422, 503),
+           summary="Opening application (开户申请) with ID photos and a branch appointment; no login")
+def apply_for_opening(req: Request) -> OpeningOut:
+    b = req.body
+    serial = serial_from_key(req.scope(b.id_number), req.idempotency_key, "KH")
+    record, appt = flexible.apply_for_opening(
+        serial=serial, name=b.name, id_number=b.id_number, phone=b.phone, sms_code=b.sms_code,
+        id_front_upload=b.id_front_upload, id_back_upload=b.id_back_upload, branch_id=b.branch_id, day=b.date,
+        slot=b.slot, monthly_amount=b.monthly_amount, now=req.now)
+    return OpeningOut(serial_no=record.serial_no, status=record.status,
+                      appointment=AppointmentOut.of(appt) if appt else None)
+
+
+@api.route("/v1/flexible/transfer-in", "POST", roles=(auth.DEPOSITOR,), body=TransferIn, response=AppointmentOut,
+           status=201, idempotent=True, errors=(404, 409, 422),
+           summary="Book the transfer into flexible employment (转入灵活就业预约) for a sealed account")
+def transfer_in(req: Request) -> AppointmentOut:
+    appt = flexible.transfer_in(id_number=owner_of(req.subject), serial=_serial(req, "ZR"),
+                                branch_id=req.body.branch_id, day=req.body.date, slot=req.body.slot, now=req.now)
+    return AppointmentOut.of(appt)
+
+
+@api.route("/v1/flexible/remittance", roles=(auth.DEPOSITOR,), response=RemittanceView, errors=(422,),
+           summary="This month's remittance (汇缴): period, amount, window, paid through")
+def remittance_view(req: Request) -> RemittanceView:
+    return RemittanceView(**remittance.remittance_view(owner_of(req.subject), req.now))
+
+
+@api.route("/v1/flexible/remittances", "POST", roles=(auth.DEPOSITOR,), body=RemitIn, response=PaymentOut,
+           status=201, idempotent=True, errors=(404, 409, 422, 503),
+           summary="Pay this month (汇缴) from a bound card, inside the window")
+def remit(req: Request) -> PaymentOut:
+    payment = remittance.remit(id_number=owner_of(req.subject), period=req.body.period,
+                               card_id=req.body.bank_card_id, serial=_serial(req, "HJ"), now=req.now,
+                               actor=f"depositor:{req.subject}", source=req.source_ip or None)
+    return PaymentOut.of(payment)
+
+
+@api.route("/v1/flexible/back-payment", roles=(auth.DEPOSITOR,), query=BackPayQuery, response=QuoteOut,
+           errors=(409, 422), summary="Quote a back-payment (补缴) up to an end month")
+def back_payment_quote(req: Request) -> QuoteOut:
+    id_number = owner_of(req.subject)
+    q = remittance.quote(id_number, req.query.end_period, req.now)
+    return QuoteOut(from_period=q.from_period, end_period=q.end_period, months=q.months, amount=q.amount,
+                    monthly_amount=q.amount // q.months, window=WindowOut(**remittance.window_view(req.now)))
+
+
+@api.route("/v1/flexible/back-payments", "POST", roles=(auth.DEPOSITOR,), body=BackPayIn, response=PaymentOut,
+           status=201, idempotent=True, errors=(404, 409, 422, 503),
+           summary="Pay a back-payment (补缴) up to an end month, inside the window")
+def back_pay(req: Request) -> PaymentOut:
+    payment = remittance.back_pay(id_number=owner_of(req.subject), end_period=req.body.end_period,
+                                  card_id=req.body.bank_card_id, serial=_serial(req, "BJ"), now=req.now,
+                                  actor=f"depositor:{req.subject}", source=req.source_ip or None)
+    return PaymentOut.of(payment)
+
+
+@api.route("/v1/flexible/seal", "POST", roles=(auth.DEPOSITOR,), response=StatusOut, idempotent=True,
+           errors=(409, 422), summary="Seal the account (封存): stop depositing")
+def seal(req: Request) -> StatusOut:
+    return _status(flexible.set_sealed(id_number=owner_of(req.subject), sealed=True, serial=_serial(req, "FC"),
+                                       now=req.now))
+
+
+@api.route("/v1/flexible/unseal", "POST", roles=(auth.DEPOSITOR,), response=StatusOut, idempotent=True,
+           errors=(409, 422), summary="Unseal the account (启封): deposit again")
+def unseal(req: Request) -> StatusOut:
+    return _status(flexible.set_sealed(id_number=owner_of(req.subject), sealed=False, serial=_serial(req, "QF"),
+                                       now=req.now))
+
+
+@api.route("/v1/flexible/monthly-amount", "PUT", roles=(auth.DEPOSITOR,), body=AmountIn, response=StatusOut,
+           idempotent=True, errors=(409, 422),
+           summary="Change the monthly amount (月缴存额调整): adjustment month only, once a deposit year")
+def adjust(req: Request) -> StatusOut:
+    return _status(flexible.adjust_monthly_amount(id_number=owner_of(req.subject), amount=req.body.amount,
+                                                  serial=_serial(req, "TZ"), now=req.now))
+
+
+@api.route("/v1/flexible/exit", "POST", roles=(auth.DEPOSITOR,), body=ExitIn, response=ExitOut, status=201,
+           idempotent=True, step_up=True, errors=(404, 409, 422, 503),
+           summary="Exit withdrawal (退出缴存提取): the whole balance to a bound card, account closed")
+def exit_withdrawal(req: Request) -> ExitOut:
+    record = flexible.exit_withdrawal(id_number=owner_of(req.subject), card_id=req.body.bank_card_id,
+                                      serial=_serial(req, "TC"), now=req.now, actor=f"depositor:{req.subject}",
+                                      source=req.source_ip or None)
+    return ExitOut(serial_no=record.serial_no, status=record.status, amount=int(record.amount or 0),
+                   account_status="closed")

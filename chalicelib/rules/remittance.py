@@ -1,0 +1,145 @@
+"""Flexible-employment remittance rules (灵活就业 汇缴/补缴): pure functions of dates and the policy.
+
+* deposit periods are ``YYYYMM`` strings (as in "汇缴201809");
+* the window (汇缴时间): days ``first_day``..``last_day`` of each month, ``opens_at`` (inclusive) to
+  ``closes_at`` (exclusive), China time — Taiyuan: 1st–25th, 08:00–17:00;
+* 汇缴 pays the current month, once, and only when every earlier month is paid (otherwise 补缴 first);
+* 补缴 pays every month from the first unpaid one up to a chosen end month before the current one,
+  at most ``max_months`` months, never for months before the account opened (when the policy says so).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from chalicelib import clock, errors
+from chalicelib.policy import BackPayment, Window
+
+# ---------------------------------------------------------------- periods (缴存年月)
+
+
+def period_of(day: dt.date | dt.datetime) -> str:
+    if isinstance(day, dt.datetime):
+        day = day.astimezone(clock.CHINA).date()
+    return f"{day.year:04d}{day.month:02d}"
+
+
+def parse_period(period: str) -> tuple[int, int]:
+    if not isinstance(period, str) or len(period) != 6 or not period.isdigit():
+        raise ValueError("缴存年月须为 YYYYMM")
+    year, month = int(period[:4]), int(period[4:])
+    if not (1 <= month <= 12) or year < 1990 or year > 2200:
+        raise ValueError("缴存年月须为 YYYYMM")
+    return year, month
+
+
+def shift(period: str, months: int) -> str:
+    year, month = parse_period(period)
+    index = year * 12 + (month - 1) + months
+    return f"{index // 12:04d}{index % 12 + 1:02d}"
+
+
+def next_period(period: str) -> str:
+    return shift(period, 1)
+
+
+def months_between(first: str, last: str) -> int:
+    """How many periods ``first``..``last`` inclusive (0 when last is before first)."""
+    y1, m1 = parse_period(first)
+    y2, m2 = parse_period(last)
+    return max(0, (y2 * 12 + m2) - (y1 * 12 + m1) + 1)
+
+
+def periods(first: str, last: str) -> list[str]:
+    return [shift(first, i) for i in range(months_between(first, last))]
+
+
+def first_unpaid(paid_through: str | None, opened_on: str) -> str:
+    """The first period not yet paid: after ``paid_through``, or the opening month of a new account."""
+    opened = period_of(dt.date.fromisoformat(opened_on))
+    if not paid_through:
+        return opened
+    return next_period(paid_through)
+
+
+# ---------------------------------------------------------------- the window (汇缴时间)
+
+
+def window_open(now: dt.datetime, window: Window) -> bool:
+    local = now.astimezone(clock.CHINA)
+    if not (window.first_day <= local.day <= window.last_day):
+        return False
+    return window.opens_at <= local.time().replace(tzinfo=None) < window.closes_at
+
+
+def window_bounds(now: dt.datetime, window: Window) -> tuple[dt.datetime, dt.datetime]:
+    """(opens_at, closes_at) of the window that is open now, or else of the next one."""
+    local = now.astimezone(clock.CHINA)
+    day = local.date()
+    for _ in range(62):
+        if window.first_day <= day.day <= window.last_day:
+            opens = dt.datetime.combine(day, window.opens_at, tzinfo=clock.CHINA)
+            closes = dt.datetime.combine(day, window.closes_at, tzinfo=clock.CHINA)
+            if local < closes:
+                return opens, closes
+        day += dt.timedelta(days=1)
+    raise ValueError("the window never opens")  # pragma: no cover - the policy validator prevents it
+
+
+def window_id(now: dt.datetime) -> str:
+    """The name of today's window (the date): a window opened yesterday is not today's."""
+    return now.astimezone(clock.CHINA).date().isoformat()
+
+
+# ---------------------------------------------------------------- 汇缴
+
+
+def check_remittance(*, period: str, now: dt.datetime, paid_through: str | None, opened_on: str) -> None:
+    """Raise unless ``period`` is the one a remittance may pay now (window checked separately)."""
+    current = period_of(now)
+    due = first_unpaid(paid_through, opened_on)
+    if paid_through and months_between(period, paid_through) > 0:
+        raise errors.AlreadyDone(f"{period} 已缴存，无需重复缴存", details={"paid_through": paid_through})
+    if period != current:
+        raise errors.NotEligible(f"汇缴只能缴存当月（{current}），往月请办理补缴",
+                                 details={"period": current})
+    if due != current:
+        raise errors.NotEligible(f"{due} 起尚未缴存，请先补缴至 {shift(current, -1)}",
+                                 details={"from_period": due, "end_period": shift(current, -1)})
+
+
+# ---------------------------------------------------------------- 补缴
+
+
+@dataclass(frozen=True)
+class BackPaymentQuote:
+    from_period: str
+    end_period: str
+    months: int
+    amount: int          # fen
+    periods: tuple[str, ...]
+
+
+def quote_back_payment(*, end_period: str, now: dt.datetime, paid_through: str | None, opened_on: str,
+                       monthly_amount: int, rules: BackPayment) -> BackPaymentQuote:
+    current = period_of(now)
+    first = first_unpaid(paid_through, opened_on)
+    opened = period_of(dt.date.fromisoformat(opened_on))
+    if rules.max_months == 0:
+        raise errors.NotEligible("本市不办理补缴")
+    if months_between(end_period, shift(current, -1)) == 0:
+        raise errors.NotEligible(f"补缴只能补至上月（{shift(current, -1)}），当月请办理汇缴",
+                                 details={"max_end_period": shift(current, -1)})
+    if not rules.before_opening and months_between(opened, end_period) == 0:
+        raise errors.NotEligible("开户之前的月份不能补缴", details={"opened": opened})
+    if months_between(first, end_period) == 0:
+        raise errors.AlreadyDone(f"已缴存至 {paid_through}，无需补缴", details={"paid_through": paid_through})
+    months = months_between(first, end_period)
+    if months > rules.max_months:
+        raise errors.NotEligible(f"一次最多补缴 {rules.max_months} 个月",
+                                 details={"from_period": first, "max_end_period": shift(first, rules.max_months - 1)})
+    if monthly_amount <= 0:
+        raise errors.NotEligible("月缴存额未设定，请到网点办理")
+    return BackPaymentQuote(from_period=first, end_period=end_period, months=months,
+                            amount=months * monthly_amount, periods=tuple(periods(first, end_period)))

@@ -1,0 +1,371 @@
+"""Flexible-employment payments (灵活就业 汇缴 and 补缴) and the remittance window (汇缴时间).
+
+The window is one state item (``window#remittance``) opened and closed by the scheduled functions
+``open-remittance-window`` / ``close-remittance-window``. Requests read it through a short in-process
+cache (``flexible.window_cache_seconds``) to answer quickly, but a payment is decided by the item
+itself: the ledger transaction carries a condition check "open, and opened today", so a payment that
+races the closing at 17:00 is refused whole, whatever the cache said.
+
+A payment is a small saga keyed by its serial (derived from the ``Idempotency-Key``):
+
+1. a business record ``submitted`` is saved (the serial is now taken);
+2. the bank debits the card with the serial as reference (same reference, same answer);
+3. one ledger transaction credits the month(s), moves ``paid_through``, marks the record ``done``,
+   and checks the window.
+
+A retry with the same key resumes where the first stopped. A declined debit leaves no ledger trace,
+only the record ``cancelled`` with the bank's reason. A debit whose posting is then refused (the
+window closed meanwhile, the month paid by a concurrent request) is refunded to the card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock, errors, log, masking, money, policy
+from chalicelib.adapters import bank
+from chalicelib.rules import flexible as flex_rules
+from chalicelib.rules import remittance as rules
+from chalicelib.services import business, cards, ledger, notify
+from chalicelib.services.ledger import Extra, Posting
+from chalicelib.store.accounts import Account
+from chalicelib.store.business import BusinessRecord
+from chalicelib.store.kv import StateItem
+
+logger = log.get("remittance")
+WINDOW_PK = "window#remittance"
+
+# ---------------------------------------------------------------- the window
+
+
+@dataclass(frozen=True)
+class WindowState:
+    status: str          # open | closed
+    window_id: str | None
+
+
+_cache: dict[str, tuple[float, WindowState]] = {}
+
+
+def read_window(*, fresh: bool = False) -> WindowState:
+    ttl = policy.get().flexible.window_cache_seconds
+    hit = _cache.get(WINDOW_PK)
+    if hit and not fresh and time.monotonic() - hit[0] < ttl:
+        return hit[1]
+    try:
+        item = StateItem.get(WINDOW_PK, "-", consistent_read=True)
+        state = WindowState(item.status or "closed", item.value)
+    except StateItem.DoesNotExist:
+        state = WindowState("closed", None)
+    _cache[WINDOW_PK] = (time.monotonic(), state)
+    return state
+
+
+def reset_cache() -> None:
+    _cache.clear()
+
+
+def is_open(now: dt.datetime, *, fresh: bool = False) -> bool:
+    """Open by the policy's hours AND by the state item (as this process last read it)."""
+    if not rules.window_open(now, policy.get().flexible.remittance_window):
+        return False
+    state = read_window(fresh=fresh)
+    return state.status == "open" and state.window_id == rules.window_id(now)
+
+
+def _set_window(status: str, now: dt.datetime) -> bool:
+    wid = rules.window_id(now) if status == "open" else None
+    current = read_window(fresh=True)
+    if current.status == status and (status == "closed" or current.window_id == wid):
+        return False
+    actions = [StateItem.status.set(status), StateItem.updated_at.set(clock.iso(now)), StateItem.version.add(1)]
+    actions.append(StateItem.value.set(wid) if wid else StateItem.value.remove())
+    StateItem(WINDOW_PK, "-").update(actions=actions)
+    reset_cache()
+    return True
+
+
+def open_window(now: dt.datetime) -> dict:
+    """``open-remittance-window``: open today's window if the policy's hours say it is open now."""
+    if not rules.window_open(now, policy.get().flexible.remittance_window):
+        return {"opened": False, "reason": "outside the policy window"}
+    changed = _set_window("open", now)
+    log.event(logger, "remittance window", action="open", changed=changed)
+    return {"opened": changed, "window": rules.window_id(now)}
+
+
+def close_window(now: dt.datetime) -> dict:
+    """``close-remittance-window``: close the window unless the policy's hours say it is still open."""
+    if rules.window_open(now, policy.get().flexible.remittance_window):
+        return {"closed": False, "reason": "inside the policy window"}
+    changed = _set_window("closed", now)
+    log.event(logger, "remittance window", action="close", changed=changed)
+    return {"closed": changed}
+
+
+def window_view(now: dt.datetime) -> dict:
+    opens, closes = rules.window_bounds(now, policy.get().flexible.remittance_window)
+    return {"open": is_open(now), "opens_at": clock.iso(opens), "closes_at": clock.iso(closes)}
+
+
+def _window_check(now: dt.datetime) -> Extra:
+    wid = rules.window_id(now)
+
+    def apply(tx) -> None:
+        tx.condition_check(StateItem, WINDOW_PK, "-",
+                           condition=(StateItem.status == "open") & (StateItem.value == wid))
+
+    return Extra(apply, errors.WindowClosed(_closed_message()))
+
+
+def _closed_message() -> str:
+    w = policy.get().flexible.remittance_window
+    return f"当前不在办理时间内（每月 {w.first_day}-{w.last_day} 日 {w.opens_at:%H:%M}-{w.closes_at:%H:%M}）"
+
+
+def _require_open(now: dt.datetime) -> None:
+    if not is_open(now):
+        raise errors.WindowClosed(_closed_message(), details=window_view(now))
+
+
+# ---------------------------------------------------------------- the account
+
+
+def flexible_account(id_number: str) -> Account:
+    """The person's flexible account (the newest one not closed), else 422."""
+    found = [a for a in Account.person_index.query(id_number) if a.kind == "flexible" and a.status != "closed"]
+    if not found:
+        raise errors.NotEligible("您没有灵活就业缴存账户")
+    return sorted(found, key=lambda a: a.opened_on)[-1]
+
+
+def remittance_view(id_number: str, now: dt.datetime) -> dict:
+    acct = flexible_account(id_number)
+    return {"period": rules.period_of(now), "amount": int(acct.monthly_amount or 0), "window": window_view(now),
+            "paid_through": acct.paid_through, "account_status": acct.status}
+
+
+# ---------------------------------------------------------------- payments in
+
+
+@dataclass(frozen=True)
+class Payment:
+    serial_no: str
+    kind: str
+    periods: tuple[str, ...]
+    amount: int
+    balance: int
+    paid_through: str
+    status: str
+    paid_at: str
+
+
+def _payment_of(record: BusinessRecord) -> Payment:
+    from chalicelib.store.ledger import LedgerEntry
+
+    d = record.details.as_dict() if record.details else {}
+    periods = tuple(d.get("periods", "").split(","))
+    last = record.serial_no if len(periods) == 1 else f"{record.serial_no}-{periods[-1]}"
+    try:
+        balance = int(LedgerEntry.get(last, consistent_read=True).balance_after)
+    except LedgerEntry.DoesNotExist:
+        balance = 0
+    return Payment(serial_no=record.serial_no, kind=record.kind, periods=periods, amount=int(record.amount or 0),
+                   balance=balance, paid_through=d.get("end_period", ""), status=record.status,
+                   paid_at=record.decided_at or record.submitted_at)
+
+
+def _existing(serial: str) -> BusinessRecord | None:
+    try:
+        return BusinessRecord.get(serial, consistent_read=True)
+    except BusinessRecord.DoesNotExist:
+        return None
+
+
+def _declined(record: BusinessRecord) -> errors.PaymentDeclined:
+    return errors.PaymentDeclined(f"扣款未成功：{record.opinion or '银行拒绝交易'}",
+                                  details={"serial_no": record.serial_no, "status": record.status})
+
+
+def remit(*, id_number: str, period: str, card_id: str, serial: str, now: dt.datetime, actor: str,
+          source: str | None = None) -> Payment:
+    """汇缴: pay this month's amount for ``period`` from a bound card."""
+    return _pay(kind="remittance", id_number=id_number, card_id=card_id, serial=serial, now=now, actor=actor,
+                source=source, plan=lambda acct: _remit_plan(acct, period, now))
+
+
+def back_pay(*, id_number: str, end_period: str, card_id: str, serial: str, now: dt.datetime, actor: str,
+             source: str | None = None) -> Payment:
+    """补缴: pay every unpaid month up to ``end_period``."""
+    return _pay(kind="back_payment", id_number=id_number, card_id=card_id, serial=serial, now=now, actor=actor,
+                source=source, plan=lambda acct: _backpay_plan(acct, end_period, now))
+
+
+def quote(id_number: str, end_period: str, now: dt.datetime) -> rules.BackPaymentQuote:
+    acct = flexible_account(id_number)
+    flex_rules.check_depositing(acct.kind, acct.status)
+    return _backpay_plan(acct, end_period, now)
+
+
+def _remit_plan(acct: Account, period: str, now: dt.datetime) -> rules.BackPaymentQuote:
+    rules.check_remittance(period=period, now=now, paid_through=acct.paid_through, opened_on=acct.opened_on)
+    amount = int(acct.monthly_amount or 0)
+    if amount <= 0:
+        raise errors.NotEligible("月缴存额未设定，请到网点办理")
+    return rules.BackPaymentQuote(from_period=period, end_period=period, months=1, amount=amount, periods=(period,))
+
+
+def _backpay_plan(acct: Account, end_period: str, now: dt.datetime) -> rules.BackPaymentQuote:
+    return rules.quote_back_payment(end_period=end_period, now=now, paid_through=acct.paid_through,
+                                    opened_on=acct.opened_on, monthly_amount=int(acct.monthly_amount or 0),
+                                    rules=policy.get().flexible.back_payment)
+
+
+TITLES = {"remittance": "汇缴", "back_payment": "补缴"}
+LEDGER_KIND = {"remittance": "remit", "back_payment": "backpay"}
+
+
+def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.datetime, actor: str,
+         source: str | None, plan) -> Payment:
+    record = _existing(serial)
+    if record is not None:
+        if record.owner != id_number:
+            raise errors.Conflict("业务流水号冲突，请更换请求编号")
+        if record.status == "done":
+            return _payment_of(record)
+        if record.status == "cancelled":
+            raise _declined(record)
+        details = record.details.as_dict()
+        acct = Account.get(record.account_no, consistent_read=True)
+        q = rules.BackPaymentQuote(from_period=details["from_period"], end_period=details["end_period"],
+                                   months=int(details["months"]), amount=int(record.amount),
+                                   periods=tuple(details["periods"].split(",")))
+        card = cards.card_of(id_number, details["card_id"])
+        expected_paid_through = details.get("paid_through_before") or None
+    else:
+        acct = flexible_account(id_number)
+        flex_rules.check_depositing(acct.kind, acct.status)
+        _require_open(now)
+        q = plan(acct)
+        card = cards.card_of(id_number, card_id)
+        expected_paid_through = acct.paid_through
+        record = business.new_record(
+            serial_no=serial, owner=id_number, kind=kind, title=TITLES[kind], now=now, review=False,
+            amount=q.amount, account_no=acct.account_no,
+            details={"from_period": q.from_period, "end_period": q.end_period, "months": q.months,
+                     "periods": ",".join(q.periods), "card_id": card.card_id, "card": masking.card(card.card_no),
+                     "paid_through_before": acct.paid_through or ""})
+        record = business.submit(record)
+        if record.status != "submitted":     # a concurrent twin finished first
+            return _pay(kind=kind, id_number=id_number, card_id=card_id, serial=serial, now=now, actor=actor,
+                        source=source, plan=plan)
+
+    try:
+        answer = bank.gateway().debit(card.card_no, q.amount, serial)
+    except bank.BankUnavailable:
+        logger.warning("bank unavailable for debit", extra={"fields": {"serial": serial}})
+        raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
+    if not answer.ok:
+        business.set_status(serial, "cancelled", now=now, opinion=answer.reason or "银行拒绝交易")
+        record = BusinessRecord.get(serial, consistent_read=True)
+        notify.citizen(id_number, title=f"{TITLES[kind]}未成功", body=f"您的{TITLES[kind]}扣款未成功：{record.opinion}",
+                       kind="payment", now=now, key=serial, serial_no=serial)
+        raise _declined(record)
+
+    ledger_kind = LEDGER_KIND[kind]
+    suffix = len(q.periods) > 1
+    postings = [Posting(acct.account_no, f"{serial}-{p}" if suffix else serial, "D", int(acct_amount), ledger_kind,
+                        period=p, counterparty=answer.bank_serial, business_serial=serial)
+                for p, acct_amount in zip(q.periods, _split(q.amount, len(q.periods)), strict=True)]
+
+    def still_due(accounts: dict[str, Account]) -> None:
+        fresh = accounts[acct.account_no]
+        flex_rules.check_depositing(fresh.kind, fresh.status)
+        if (fresh.paid_through or None) != expected_paid_through:
+            raise errors.AlreadyDone(f"{q.end_period} 已缴存，无需重复缴存")
+
+    def mark_done(tx) -> None:
+        tx.update(record, actions=[
+            BusinessRecord.status.set("done"), BusinessRecord.decided_at.set(clock.iso(now)),
+            BusinessRecord.opinion.set(f"扣款成功，银行流水 {answer.bank_serial}")],
+            condition=BusinessRecord.status == "submitted")
+
+    try:
+        result = ledger.post(postings, now=now, actor=actor, source=source,
+                             updates={acct.account_no: [Account.paid_through.set(q.end_period)]},
+                             extras=[_window_check(now), Extra(mark_done, errors.AlreadyDone())],
+                             before_write=still_due)
+    except errors.ApiError as refusal:
+        _refund(serial, card.card_no, q.amount, now, reason=refusal.message)
+        raise
+    except ledger.Race:
+        _refund(serial, card.card_no, q.amount, now, reason="账户正忙")
+        raise errors.Conflict("账户正忙，扣款已退回，请稍后重试") from None
+    balance = result.balances[acct.account_no]
+    if not result.replayed:
+        what = TITLES[kind]
+        span = q.end_period if q.months == 1 else f"{q.from_period}-{q.end_period}"
+        notify.citizen(id_number, title=f"{what}成功",
+                       body=f"您已{what} {span} 共 {q.months} 个月，金额 {money.format(q.amount)} 元，"
+                            f"账户余额 {money.format(balance)} 元。",
+                       kind="payment", now=now, key=serial, serial_no=serial)
+    return Payment(serial_no=serial, kind=kind, periods=q.periods, amount=q.amount, balance=balance,
+                   paid_through=q.end_period, status="done", paid_at=clock.iso(now))
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base, rest = divmod(total, parts)
+    return [base + (1 if i < rest else 0) for i in range(parts)]
+
+
+def _refund(serial: str, card_no: str, amount: int, now: dt.datetime, *, reason: str) -> None:
+    """The bank took the money but the ledger refused the posting: pay it back and cancel the record."""
+    try:
+        answer = bank.gateway().payout(card_no, amount, f"{serial}R")
+    except bank.BankUnavailable:
+        logger.error("refund pending: bank unavailable", extra={"fields": {"serial": serial}})
+        return    # the record stays submitted: a retry with the same key refunds again (same reference)
+    opinion = f"{reason}；扣款已退回" if answer.ok else f"{reason}；退款未成功，请联系公积金中心"
+    try:
+        BusinessRecord.get(serial, consistent_read=True).update(
+            actions=[BusinessRecord.status.set("cancelled"), BusinessRecord.opinion.set(opinion),
+                     BusinessRecord.decided_at.set(clock.iso(now))],
+            condition=BusinessRecord.status == "submitted")
+    except UpdateError:
+        pass
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def send_reminders(now: dt.datetime) -> dict:
+    """``send-remittance-reminders`` (the 20th): flexible depositors not yet paid for this period.
+
+    One Query of the sparse ``remit-index`` (flexible, normal accounts) for ``paid_through`` before the
+    current period; each person is reminded once a period (a marker item put under a condition).
+    """
+    period = rules.period_of(now)
+    reminded = 0
+    for acct in Account.remit_index.query("flexible", Account.paid_through < period):
+        if acct.status != "normal" or acct.kind != "flexible":
+            continue
+        marker = StateItem(f"reminded#remittance#{period}", acct.account_no, status="sent",
+                           updated_at=clock.iso(now))
+        try:
+            marker.save(condition=StateItem.pk.does_not_exist())
+        except Exception as exc:  # noqa: BLE001
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                continue
+            raise
+        w = policy.get().flexible.remittance_window
+        notify.citizen(acct.id_number, title="汇缴提醒",
+                       body=f"您 {period} 的住房公积金尚未缴存，"
+                            f"请于本月 {w.last_day} 日 {w.closes_at:%H:%M} 前办理汇缴。",
+                       kind="reminder", now=now, key=f"{period}#{acct.account_no}")
+        reminded += 1
+    log.event(logger, "remittance reminders", period=period, reminded=reminded)
+    return {"period": period, "reminded": reminded}

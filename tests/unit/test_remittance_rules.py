@@ -1,0 +1,257 @@
+"""Pure flexible-employment rules: periods, the remittance window, 汇缴, 补缴, adjustment, seal, exit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib import clock, errors, policy
+from chalicelib.rules import appointments as appt_rules
+from chalicelib.rules import flexible as flex_rules
+from chalicelib.rules import remittance as rules
+
+FLEX = policy.get().flexible
+WINDOW = FLEX.remittance_window
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=clock.CHINA)
+
+
+# ---------------------------------------------------------------- the window edges
+
+
+@pytest.mark.parametrize(("when", "open_"), [
+    ("2026-07-15T07:59:59", False),
+    ("2026-07-15T08:00:00", True),
+    ("2026-07-15T16:59:59", True),
+    ("2026-07-15T17:00:00", False),
+    ("2026-07-01T08:00:00", True),
+    ("2026-07-25T16:59:00", True),
+    ("2026-07-26T09:00:00", False),
+    ("2026-07-31T09:00:00", False),
+    ("2026-02-25T12:00:00", True),
+    ("2026-02-26T12:00:00", False),
+])
+def test_window_is_days_1_to_25_from_08_to_17(when, open_):
+    assert rules.window_open(at(when), WINDOW) is open_
+
+
+def test_window_is_read_in_china_time_whatever_the_offset():
+    # 00:00 UTC is 08:00 in China
+    assert rules.window_open(dt.datetime(2026, 7, 15, 0, 0, tzinfo=dt.UTC), WINDOW)
+    assert not rules.window_open(dt.datetime(2026, 7, 14, 23, 59, tzinfo=dt.UTC), WINDOW)
+
+
+def test_window_bounds_name_today_when_open_and_the_next_opening_otherwise():
+    assert rules.window_bounds(at("2026-07-15T10:00:00"), WINDOW) == (at("2026-07-15T08:00:00"),
+                                                                       at("2026-07-15T17:00:00"))
+    assert rules.window_bounds(at("2026-07-15T17:00:00"), WINDOW)[0] == at("2026-07-16T08:00:00")
+    assert rules.window_bounds(at("2026-07-25T17:30:00"), WINDOW)[0] == at("2026-08-01T08:00:00")
+    assert rules.window_bounds(at("2026-12-26T09:00:00"), WINDOW)[0] == at("2027-01-01T08:00:00")
+
+
+@given(st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2035, 12, 31)))
+def test_window_open_agrees_with_its_bounds(naive):
+    now = naive.replace(tzinfo=clock.CHINA)
+    opens, closes = rules.window_bounds(now, WINDOW)
+    assert rules.window_open(now, WINDOW) == (opens <= now < closes)
+    assert closes > now
+
+
+# ---------------------------------------------------------------- periods
+
+
+def test_period_arithmetic_crosses_years():
+    assert rules.next_period("202612") == "202701"
+    assert rules.shift("202601", -1) == "202512"
+    assert rules.months_between("202511", "202602") == 4
+    assert rules.months_between("202602", "202511") == 0
+    assert rules.periods("202611", "202702") == ["202611", "202612", "202701", "202702"]
+
+
+@pytest.mark.parametrize("bad", ["2026", "202613", "202600", "abcdef", "2026-07", "1899012"])
+def test_malformed_periods_are_refused(bad):
+    with pytest.raises(ValueError):
+        rules.parse_period(bad)
+
+
+@given(st.integers(2000, 2100), st.integers(1, 12), st.integers(-100, 100))
+def test_shift_and_months_between_agree(year, month, n):
+    start = f"{year:04d}{month:02d}"
+    moved = rules.shift(start, n)
+    if n >= 0:
+        assert rules.months_between(start, moved) == n + 1
+    assert rules.shift(moved, -n) == start
+
+
+def test_first_unpaid_is_the_opening_month_for_a_new_account():
+    assert rules.first_unpaid(None, "2026-03-18") == "202603"
+    assert rules.first_unpaid("202605", "2020-01-01") == "202606"
+
+
+# ---------------------------------------------------------------- 汇缴
+
+
+def test_remittance_pays_the_current_month_when_all_before_is_paid():
+    rules.check_remittance(period="202607", now=at("2026-07-10T09:00:00"), paid_through="202606",
+                           opened_on="2020-01-01")
+    rules.check_remittance(period="202607", now=at("2026-07-10T09:00:00"), paid_through=None,
+                           opened_on="2026-07-02")
+
+
+def test_remittance_of_a_paid_period_is_already_done():
+    with pytest.raises(errors.AlreadyDone):
+        rules.check_remittance(period="202607", now=at("2026-07-10T09:00:00"), paid_through="202607",
+                               opened_on="2020-01-01")
+
+
+def test_remittance_of_another_month_is_refused():
+    with pytest.raises(errors.NotEligible):
+        rules.check_remittance(period="202608", now=at("2026-07-10T09:00:00"), paid_through="202606",
+                               opened_on="2020-01-01")
+
+
+def test_remittance_with_unpaid_months_asks_for_back_payment_first():
+    with pytest.raises(errors.NotEligible) as exc:
+        rules.check_remittance(period="202607", now=at("2026-07-10T09:00:00"), paid_through="202604",
+                               opened_on="2020-01-01")
+    assert exc.value.details == {"from_period": "202605", "end_period": "202606"}
+
+
+# ---------------------------------------------------------------- 补缴
+
+BP = FLEX.back_payment
+
+
+def quote(end, paid_through="202603", opened_on="2020-01-01", now="2026-07-10T09:00:00", amount=50000):
+    return rules.quote_back_payment(end_period=end, now=at(now), paid_through=paid_through, opened_on=opened_on,
+                                    monthly_amount=amount, rules=BP)
+
+
+def test_back_payment_quote_covers_first_unpaid_to_chosen_end():
+    q = quote("202606")
+    assert (q.from_period, q.end_period, q.months, q.amount) == ("202604", "202606", 3, 150000)
+    assert q.periods == ("202604", "202605", "202606")
+
+
+def test_back_payment_may_stop_before_last_month():
+    assert quote("202604").months == 1
+
+
+def test_back_payment_cannot_reach_the_current_month():
+    with pytest.raises(errors.NotEligible):
+        quote("202607")
+
+
+def test_back_payment_of_paid_months_is_already_done():
+    with pytest.raises(errors.AlreadyDone):
+        quote("202603")
+
+
+def test_back_payment_never_covers_months_before_opening():
+    with pytest.raises(errors.NotEligible):
+        quote("202601", paid_through=None, opened_on="2026-03-05")
+    assert quote("202605", paid_through=None, opened_on="2026-03-05").from_period == "202603"
+
+
+def test_back_payment_is_capped_in_months():
+    assert quote("202606", paid_through="202406").months == BP.max_months
+    with pytest.raises(errors.NotEligible) as exc:
+        quote("202606", paid_through="202405")
+    assert exc.value.details["max_end_period"] == "202605"
+
+
+# ---------------------------------------------------------------- 月缴存额调整
+
+
+def test_adjustment_only_in_july():
+    flex_rules.check_adjustment(amount=100000, now=at("2026-07-01T00:00:00"), used_this_year=0, rules=FLEX)
+    flex_rules.check_adjustment(amount=100000, now=at("2026-07-31T23:59:59"), used_this_year=0, rules=FLEX)
+    with pytest.raises(errors.WindowClosed):
+        flex_rules.check_adjustment(amount=100000, now=at("2026-08-01T00:00:00"), used_this_year=0, rules=FLEX)
+    with pytest.raises(errors.WindowClosed):
+        flex_rules.check_adjustment(amount=100000, now=at("2026-06-30T23:59:59"), used_this_year=0, rules=FLEX)
+
+
+def test_second_adjustment_in_a_deposit_year_is_already_done():
+    with pytest.raises(errors.AlreadyDone):
+        flex_rules.check_adjustment(amount=100000, now=at("2026-07-20T10:00:00"), used_this_year=1, rules=FLEX)
+
+
+@pytest.mark.parametrize(("amount", "ok"), [(FLEX.monthly_amount_min, True), (FLEX.monthly_amount_max, True),
+                                            (FLEX.monthly_amount_min - 1, False),
+                                            (FLEX.monthly_amount_max + 1, False)])
+def test_adjusted_amount_within_the_city_range(amount, ok):
+    if ok:
+        flex_rules.check_amount(amount, FLEX)
+    else:
+        with pytest.raises(errors.ValidationFailed):
+            flex_rules.check_amount(amount, FLEX)
+
+
+@pytest.mark.parametrize(("day", "year"), [(dt.date(2026, 6, 30), 2025), (dt.date(2026, 7, 1), 2026),
+                                           (dt.date(2027, 1, 15), 2026), (dt.date(2026, 12, 31), 2026)])
+def test_deposit_year_starts_on_1_july(day, year):
+    assert flex_rules.deposit_year(day) == year
+
+
+# ---------------------------------------------------------------- seal, unseal, exit
+
+
+@pytest.mark.parametrize(("check", "kind", "status", "error"), [
+    (flex_rules.check_seal, "flexible", "normal", None),
+    (flex_rules.check_seal, "flexible", "sealed", errors.AlreadyDone),
+    (flex_rules.check_seal, "employee", "normal", errors.NotEligible),
+    (flex_rules.check_seal, "flexible", "closed", errors.NotEligible),
+    (flex_rules.check_seal, "flexible", "frozen", errors.NotEligible),
+    (flex_rules.check_unseal, "flexible", "sealed", None),
+    (flex_rules.check_unseal, "flexible", "normal", errors.AlreadyDone),
+    (flex_rules.check_depositing, "flexible", "normal", None),
+    (flex_rules.check_depositing, "flexible", "sealed", errors.NotEligible),
+    (flex_rules.check_depositing, "employee", "normal", errors.NotEligible),
+])
+def test_status_rules(check, kind, status, error):
+    if error is None:
+        check(kind, status)
+    else:
+        with pytest.raises(error):
+            check(kind, status)
+
+
+@pytest.mark.parametrize(("status", "loans", "ok"), [
+    ("sealed", [], True), ("sealed", ["settled"], True), ("normal", [], False),
+    ("sealed", ["normal"], False), ("sealed", ["overdue", "settled"], False), ("sealed", ["applying"], False),
+])
+def test_exit_needs_a_sealed_account_and_no_unsettled_loan(status, loans, ok):
+    if ok:
+        flex_rules.check_exit(kind="flexible", status=status, loan_statuses=loans)
+    else:
+        with pytest.raises(errors.NotEligible):
+            flex_rules.check_exit(kind="flexible", status=status, loan_statuses=loans)
+
+
+# ---------------------------------------------------------------- appointment days
+
+
+@pytest.mark.parametrize(("day", "open_"), [
+    (dt.date(2026, 11, 23), True),    # Monday
+    (dt.date(2026, 11, 28), False),   # Saturday
+    (dt.date(2026, 11, 29), False),   # Sunday
+    (dt.date(2026, 10, 1), False),    # National Day (Thursday)
+    (dt.date(2026, 10, 7), False),    # National Day holiday week (Wednesday)
+    (dt.date(2026, 10, 9), True),
+])
+def test_no_service_on_weekends_or_public_holidays(day, open_):
+    assert appt_rules.is_service_day(day) is open_
+
+
+def test_booking_range_is_tomorrow_to_days_ahead():
+    today = dt.date(2026, 11, 20)
+    appt_rules.check_bookable(dt.date(2026, 11, 23), today=today, days_ahead=30)
+    for bad in (today, dt.date(2026, 11, 19), dt.date(2026, 12, 31)):
+        with pytest.raises(errors.NotEligible):
+            appt_rules.check_bookable(bad, today=today, days_ahead=30)
