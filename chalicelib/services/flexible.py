@@ -36,12 +36,10 @@ SMS_PURPOSE_OPENING = "register"   # the code is requested with POST /v1/auth/sm
 
 
 def verify_sms_code(phone: str, purpose: str, code: str, now: dt.datetime) -> None:
-    """Check a one-time SMS code (the identity area's service; raises ``SmsCodeInvalid``)."""
-    try:
-        from chalicelib.services import sms_codes  # type: ignore[attr-defined]
-    except ImportError:
-        raise errors.ServiceUnavailable("短信验证服务暂不可用，请稍后再试") from None
-    sms_codes.verify(phone, purpose, code, now)
+    """Check a one-time SMS code (single use, bound to phone and purpose; raises ``SmsCodeInvalid``)."""
+    from chalicelib.services import sms_codes
+
+    sms_codes.verify(phone, purpose, code, now=now)
 
 
 # ---------------------------------------------------------------- 开户申请

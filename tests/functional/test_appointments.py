@@ -234,3 +234,23 @@ def test_transfer_in_needs_a_sealed_account_and_books_a_place(client, branch):
     refused = client.http.post("/v1/flexible/transfer-in", headers=other.with_headers(**{"Idempotency-Key": "t1"}),
                                body=json.dumps({"branch_id": "B01", "date": TOMORROW, "slot": "09:00-10:00"}))
     assert refused.status_code == 422
+
+
+def test_opening_application_takes_a_real_code_from_the_sms_outbox_once(client, branch):
+    # GIVEN a code requested through the identity route (purpose "register", to the applicant's phone)
+    from tests.support import identity
+
+    phone = "13912345670"
+    sent = client.http.post("/v1/auth/sms-codes", headers={"Content-Type": "application/json"},
+                            body=json.dumps({"phone": phone, "purpose": "register"}))
+    assert sent.status_code in (200, 202), sent.json_body
+    code = identity.last_code(phone)
+    front = _upload(client, "id_front").json_body["upload_id"]
+    back = _upload(client, "id_back").json_body["upload_id"]
+    id_number = factories.new_id_number()
+    # WHEN the applicant sends it
+    ok = _application(client, id_number, front, back, code=code, phone=phone)
+    # THEN it is accepted, and the same code cannot open a second application
+    assert ok.status_code == 201, ok.json_body
+    again = _application(client, factories.new_id_number(), front, back, key="o2", code=code, phone=phone)
+    assert again.status_code == 400 and again.json_body["error"]["code"] == "SMS_CODE_INVALID"
