@@ -11,4 +11,6 @@ BLUEPRINTS = (
     "chalicelib.handlers.appointments",
     "chalicelib.handlers.flexible",
     "chalicelib.handlers.uploads",
+    "chalicelib.handlers.content",
+    "chalicelib.handlers.tools",
 )

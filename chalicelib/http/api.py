@@ -48,6 +48,7 @@ class Route:
     produces: str = "application/json"
     optional_auth: bool = False
     errors: tuple[int, ...] = ()
+    cache_control: str | None = None   # sent with successful responses, e.g. "public, max-age=300"
 
     @property
     def path_params(self) -> list[str]:
@@ -196,6 +197,8 @@ def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: di
             result.headers = {**(result.headers or {}), **out_headers}
             return result
         status, body, extra = _shape(route, result)
+        if route.cache_control and status < 300:
+            extra["Cache-Control"] = route.cache_control
         return _json_response(status, body, {**extra, **out_headers})
     except errors.ApiError as exc:
         status = exc.status
@@ -226,12 +229,19 @@ class Api:
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               idempotent: bool = False, step_up: bool = False, summary: str = "",
               produces: str = "application/json", optional_auth: bool = False,
-              errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              errors: tuple[int, ...] = (), cache_control: str | None = None,
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare a route. ``cache_control`` is the ``Cache-Control`` header of its successful responses
+        (for public, cacheable reads such as notices and rates; never for a caller's own data)."""
+        if cache_control and (idempotent or roles is not None or optional_auth):
+            raise ValueError("cache_control is for public reads only")
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             route = Route(method=method.upper(), path=path, name=fn.__name__, roles=roles, op_roles=op_roles,
                           body=body, query=query, response=response, status=status, idempotent=idempotent,
                           step_up=step_up, summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
-                          tags=(self.tag,), produces=produces, optional_auth=optional_auth, errors=errors)
+                          tags=(self.tag,), produces=produces, optional_auth=optional_auth, errors=errors,
+                          cache_control=cache_control)
             self.registry.append(route)
             blueprint = self.blueprint
 

@@ -87,6 +87,8 @@ def _operation(route: Route, defs: dict[str, Any]) -> dict[str, Any]:
                                                   or {"type": "object"}}}
         else:
             ok["content"] = {route.produces: {"schema": {"type": "string", "format": "binary"}}}
+    if route.cache_control:
+        ok["headers"] = {"Cache-Control": {"schema": {"type": "string", "examples": [route.cache_control]}}}
     responses: dict[str, Any] = {str(route.status): ok}
     codes = {400} | set(route.errors)
     if route.roles is not None:
