@@ -1,6 +1,17 @@
-"""HPF loans (公积金贷款, DKZH) and their repayment records (还款明细)."""
+"""HPF loans (公积金贷款, DKZH) and their repayment records (还款明细).
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+A loan carries its progress (贷款进度) as a list of stages in the order of :data:`STAGES`; a loan imported
+from the center's records without stages has passed them all by ``disbursed_on`` (see :func:`stages_of`).
+"""
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.store.base import BaseModel
@@ -13,6 +24,26 @@ class LoanPersonIndex(GlobalSecondaryIndex):
 
     id_number = UnicodeAttribute(hash_key=True)
     contract_no = UnicodeAttribute(range_key=True)
+
+
+# The stages of a loan's progress (贷款进度), in order: (code, what the citizen sees).
+STAGES: tuple[tuple[str, str], ...] = (
+    ("applied", "贷款申请"),          # the developer or the citizen submitted the application
+    ("reviewed", "中心审批"),         # the center approved (or rejected) it
+    ("contracted", "签订借款合同"),    # the loan contract exists (contract_no)
+    ("disbursed", "贷款发放"),         # the money went to the seller; repayment starts
+)
+STAGE_STATES = ("done", "current", "pending", "rejected")
+
+
+class Stage(MapAttribute):
+    """One stage of a loan's progress: ``code`` from :data:`STAGES`, its state and when it got there."""
+
+    code = UnicodeAttribute()
+    name = UnicodeAttribute()
+    state = UnicodeAttribute()                # done | current | pending | rejected
+    at = UnicodeAttribute(null=True)          # ISO-8601 with offset, China time
+    note = UnicodeAttribute(null=True)        # e.g. the reviewer's opinion
 
 
 class Loan(BaseModel):
@@ -33,10 +64,31 @@ class Loan(BaseModel):
     paid_periods = NumberAttribute(default=0)
     status = UnicodeAttribute()              # applying | approved | normal | overdue | settled
     offset_signed = BooleanAttribute(default=False)
+    stages = ListAttribute(of=Stage, null=True)        # 贷款进度; None for loans imported without them
+    application_serial = UnicodeAttribute(null=True)   # the loan application (BusinessRecord) it came from
     version = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
 
     person_index = LoanPersonIndex()
+
+
+def stages_of(loan: Loan) -> list[dict[str, str | None]]:
+    """The loan's progress as plain dicts, every stage of :data:`STAGES` present and in order.
+
+    Stages the loan stored are used as they are; a loan without stored stages (imported) has passed
+    every stage by its disbursement date."""
+    stored = {s.code: s for s in (loan.stages or [])}
+    out = []
+    for code, name in STAGES:
+        if code in stored:
+            s = stored[code]
+            out.append({"code": code, "name": s.name or name, "state": s.state, "at": s.at, "note": s.note})
+        elif not loan.stages:
+            out.append({"code": code, "name": name, "state": "done", "at": f"{loan.disbursed_on}T00:00:00+08:00",
+                        "note": None})
+        else:
+            out.append({"code": code, "name": name, "state": "pending", "at": None, "note": None})
+    return out
 
 
 class Repayment(BaseModel):
