@@ -89,15 +89,19 @@ def backend(request):
 
 @pytest.fixture
 def client(tmp_path):
-    """The Chalice test client, independent of `.chalice/config.json` (tests own the environment)."""
+    """The Chalice test client, independent of `.chalice/config.json` (tests own the environment).
+
+    Every JSON response it returns is scanned for unmasked ID numbers, phones and card numbers
+    (``tests/support/leaks.py``); a leak fails the test that received it."""
     from chalice.test import Client
 
     from app import app
+    from tests.support.leaks import LeakCheckingClient
 
     project = tmp_path / "project"
     project.mkdir(exist_ok=True)
     with Client(app, project_dir=str(project)) as c:
-        yield c
+        yield LeakCheckingClient(c)
 
 
 @pytest.fixture
