@@ -8,6 +8,7 @@ so no font file ships with the code.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,8 @@ class CertificateText:
     statement: str                         # the "兹证明…" paragraph
     rows: Sequence[tuple[str, str]]        # (label, value) of the facts table
     code: str
-    verify_hint: str
+    verify_hint: str                       # may name "{path}": drawn in a Latin font
+    verify_path: str
     issued_on: str                         # "2026年7月15日"
     footer: str
 
@@ -47,7 +49,7 @@ def certificate(doc: CertificateText) -> bytes:
     right = ParagraphStyle("right", fontName=FONT, fontSize=11.5, leading=19, alignment=TA_RIGHT)
     cell = ParagraphStyle("cell", fontName=FONT, fontSize=11, leading=15, wordWrap="CJK")
 
-    table = Table([[Paragraph(_escape(label), cell), Paragraph(_escape(value), cell)] for label, value in doc.rows],
+    table = Table([[Paragraph(_escape(label), cell), Paragraph(_mixed(value), cell)] for label, value in doc.rows],
                   colWidths=[42 * mm, 118 * mm])
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
@@ -58,12 +60,15 @@ def certificate(doc: CertificateText) -> bytes:
     ]))
     story = [
         Paragraph(_escape(doc.title), title), Spacer(1, 4 * mm),
-        Paragraph(_escape(doc.statement), body), Spacer(1, 5 * mm),
+        Paragraph(_mixed(doc.statement), body), Spacer(1, 5 * mm),
         table, Spacer(1, 6 * mm),
-        Paragraph(_escape(f"验证码：{doc.code}"), body),
-        Paragraph(_escape(doc.verify_hint), small), Spacer(1, 14 * mm),
+        Paragraph(f'验证码：<font name="Courier-Bold" size="14">{_escape(doc.code)}</font>', body),
+        Spacer(1, 2 * mm),
+        Paragraph(f'<font name="Helvetica">{_escape(doc.verify_path)}</font>'.join(
+            _mixed(part) for part in doc.verify_hint.split("{path}")), small),
+        Spacer(1, 14 * mm),
         Paragraph(_escape(doc.center_name), right),
-        Paragraph(_escape(doc.issued_on), right), Spacer(1, 10 * mm),
+        Paragraph(_mixed(doc.issued_on), right), Spacer(1, 10 * mm),
         Paragraph(_escape(doc.footer), small),
     ]
     out = io.BytesIO()
@@ -75,3 +80,11 @@ def certificate(doc: CertificateText) -> bytes:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_LATIN = re.compile(r"[0-9A-Za-z][0-9A-Za-z*.,:%/\- ]*[0-9A-Za-z*%]|[0-9A-Za-z]")
+
+
+def _mixed(text: str) -> str:
+    """Escaped markup with runs of Latin letters and digits in Helvetica (the CID font's Latin is too wide)."""
+    return _LATIN.sub(lambda m: f'<font name="Helvetica">{m.group()}</font>', _escape(text))

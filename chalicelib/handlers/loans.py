@@ -145,8 +145,12 @@ def repayments(req: Request, contract_no: str) -> RepaymentPage:
     total = int(loan.term_months)
     items, cursor = page(Repayment.query, hash_key=loan.contract_no, scan_index_forward=False,
                          limit=req.query.limit, cursor=req.query.cursor, scope=req.scope(loan.contract_no))
-    return RepaymentPage(contract_no=loan.contract_no, items=[RepaymentOut(date=r.date, period_no=int(r.period_no), periods_total=total,
-                                             label=f"第{int(r.period_no)}期/总{total}期", amount=int(r.amount),
-                                             principal=int(r.principal), interest=int(r.interest),
-                                             penalty=int(r.penalty or 0), balance_after=int(r.balance_after))
-                                for r in items], next_cursor=cursor)
+    return RepaymentPage(contract_no=loan.contract_no, items=[_repayment(r, total) for r in items],
+                         next_cursor=cursor)
+
+
+def _repayment(r: Repayment, total: int) -> RepaymentOut:
+    n = int(r.period_no)
+    return RepaymentOut(date=r.date, period_no=n, periods_total=total, label=f"第{n}期/总{total}期",
+                        amount=int(r.amount), principal=int(r.principal), interest=int(r.interest),
+                        penalty=int(r.penalty or 0), balance_after=int(r.balance_after))

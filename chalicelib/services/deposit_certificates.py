@@ -124,7 +124,8 @@ def issue(id_number: str, *, account_no: str | None, now: datetime) -> Issued:
         rows=rows,
         code=code,
         verify_hint=(f"本证明自出具之日起 {cfg.deposit_certificate.valid_days} 日内（至 {_date_cn(valid_until)}）"
-                     f"可查验真伪：在本中心网上服务大厅输入验证码，或访问 /v1/certificates/{code} 核对证明内容。"),
+                     "可查验真伪：在本中心网上服务大厅输入验证码，或访问 {path} 核对证明内容。"),
+        verify_path=f"/v1/certificates/{code}",
         issued_on=f"出具日期：{_date_cn(issued_on)}",
         footer="本证明仅说明缴存人在本中心的住房公积金缴存情况。为保护个人信息，证件号码已部分隐藏。",
     )
