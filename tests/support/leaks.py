@@ -5,12 +5,14 @@ for unmasked ID numbers, phones and bank-card numbers (CONTRACT section 2, Maski
 * phones: ``1[3-9]`` and 9 more digits;
 * card numbers: runs of 12 to 19 digits passing the Luhn check.
 
-A run counts only when it stands alone (no letter or digit right before or after it), so business serials
-such as ``HJ2026071509...`` and timestamps are not mistaken for numbers. Nothing is exempt.
+Each string, number and key of the parsed JSON is scanned (so ``\\u`` escapes hide nothing). A run counts
+only when it stands alone (no letter or digit right before or after it), so business serials such as
+``HJ2026071509...`` and timestamps are not mistaken for numbers. Nothing is exempt.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from stdnum import luhn
@@ -42,9 +44,32 @@ def leaks(text: str) -> list[str]:
     return found
 
 
-def is_json(headers) -> bool:
+def _strings(value, out: list[str]) -> list[str]:
+    """Every string, number and key inside a parsed JSON document (escapes such as \\u7801 undone)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.append(str(key))
+            _strings(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, out)
+    elif value is not None and not isinstance(value, bool):
+        out.append(str(value))
+    return out
+
+
+def json_leaks(body: bytes) -> list[str] | None:
+    """The leaks in a JSON body, or None when the body is not JSON."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return [problem for text in _strings(document, []) for problem in leaks(text)]
+
+
+def _content_type(headers) -> str:
     lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
-    return "json" in str(lowered.get("content-type", "")).lower()
+    return str(lowered.get("content-type", "")).lower()
 
 
 class LeakCheckingHTTP:
@@ -55,9 +80,9 @@ class LeakCheckingHTTP:
 
     def request(self, method: str, path: str, headers=None, body=b""):
         response = self._inner.request(method, path, headers=headers, body=body)
-        if response.body and is_json(response.headers):
-            text = response.body.decode("utf-8", errors="replace")
-            problems = leaks(text)
+        content_type = _content_type(response.headers)
+        if response.body and (not content_type or "json" in content_type):
+            problems = json_leaks(response.body)
             if problems:
                 raise AssertionError(f"unmasked personal data in the response to {method} {path} "
                                      f"(status {response.status_code}): {'; '.join(problems)}")
