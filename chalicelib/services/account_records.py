@@ -29,6 +29,7 @@ _CURRENT_ORDER = {"normal": 0, "sealed": 1, "frozen": 2, "closed": 3}
 
 DEPOSIT_TITLES = {"remit": "汇缴", "backpay": "补缴", "interest": "结息", "transfer_in": "转入",
                   "reversal": "退回"}
+OTHER_WITHDRAWAL_TITLES = {"exit": "退出缴存提取", "closure": "销户提取"}   # types outside the policy's list
 
 
 def current_account(accounts: list[Account]) -> Account:
@@ -129,7 +130,7 @@ def title_of(entry: LedgerEntry) -> str:
         word = DEPOSIT_TITLES.get(entry.kind, "缴存")
         return f"{word}{entry.period}公积金" if entry.period and entry.kind in ("remit", "backpay") else word
     rule = policy.get().withdrawals.types.get(entry.type or "")
-    return rule.name if rule else "提取"
+    return rule.name if rule else OTHER_WITHDRAWAL_TITLES.get(entry.type or "", "提取")
 
 
 # ---------------------------------------------------------------- who and which account (基本信息, 缴存信息)

@@ -218,6 +218,8 @@ def test_withdrawals_show_type_status_and_balance(client, depositor):
     status, body = _get(client, login, "/v1/me/withdrawals")
     assert body["items"] == [{"serial_no": w.serial_no, "date": "2026-07-02", "type": "rent", "title": "租房提取",
                               "amount": "1440.00", "balance_after": "3560.00", "status": "posted"}]
+    factories.withdrawal(a.account_no, 356000, at="2026-07-03T10:00:00+08:00", type="exit")
+    assert [i["title"] for i in _get(client, login, "/v1/me/withdrawals")[1]["items"]] == ["退出缴存提取", "租房提取"]
 
 
 def test_transactions_merge_deposits_and_withdrawals_newest_first(client, depositor):
