@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from chalicelib import errors, policy
 from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
-from chalicelib.rules import identity
+from chalicelib.rules import balances, identity
 
 
 def _id_number(value: str) -> str:
@@ -353,9 +353,13 @@ def parse_line(text: str) -> _Record:
 def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None = None,
         progress_every: int = 1000) -> Report:
     """Import ``lines``; bad lines are reported, good ones upserted in batches."""
+    from chalicelib.store.ledger import LedgerEntry
+
     report = Report()
     started = time.perf_counter()
     writers: dict[type, Any] = {}
+    settlement = policy.get().deposit.interest_settlement
+    firsts: dict[tuple[str, int], tuple[str, int]] = {}    # (account, HPF year) -> earliest (flow_key, before)
     try:
         for line_no, text in enumerate(lines, start=1):
             report.lines = line_no
@@ -373,10 +377,46 @@ def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None 
                     writers[model].__enter__()
                 writers[model].save(item)
                 report.written[record.type] = report.written.get(record.type, 0) + 1
+                if model is LedgerEntry:
+                    key = (item.account_no, balances.hpf_year(item.date, settlement))
+                    if key not in firsts or item.flow_key < firsts[key][0]:
+                        firsts[key] = (item.flow_key, int(item.balance_before))
             if progress and line_no % progress_every == 0:
                 progress(line_no, report)
     finally:
         for writer in writers.values():
             writer.__exit__(None, None, None)
+    record_year_openings(firsts)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def record_year_openings(firsts: dict[tuple[str, int], tuple[str, int]]) -> None:
+    """Give each account the balance carried into every HPF year its imported movements reach (上期余额):
+    the balance before its earliest movement of the year (``rules.balances``). One update per account,
+    conditioned on its version (a live posting at the same moment is not overwritten)."""
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.store.accounts import Account
+
+    by_account: dict[str, list[tuple[int, str, int]]] = {}
+    for (account_no, year), (at, fen) in firsts.items():
+        by_account.setdefault(account_no, []).append((year, at, fen))
+    for account_no, years in by_account.items():
+        for _attempt in range(5):
+            try:
+                acct = Account.get(account_no, consistent_read=True)
+            except Account.DoesNotExist:
+                break       # movements of an account the records do not have: nothing to keep them on
+            merged = balances.plain(acct.year_openings)
+            for year, at, fen in years:
+                merged = balances.merge(merged, year, at, fen)
+            if merged == balances.plain(acct.year_openings):
+                break
+            try:
+                acct.update(actions=[Account.year_openings.set(merged), Account.version.set(acct.version + 1)],
+                            condition=Account.version == acct.version)
+                break
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise

@@ -53,3 +53,10 @@ MaskedPhone = Annotated[str, PlainSerializer(phone, return_type=str),
                         WithJsonSchema({"type": "string", "examples": ["138****5678"]})]
 MaskedCard = Annotated[str, PlainSerializer(card, return_type=str),
                        WithJsonSchema({"type": "string", "examples": ["622202*********0123"]})]
+
+
+def name(value: str | None) -> str | None:
+    """``张三`` → ``张*``, ``欧阳娜娜`` → ``欧***``: the family name's first character only (public checks)."""
+    if not value:
+        return value
+    return value[0] + "*" * (len(value) - 1) if len(value) > 1 else "*"

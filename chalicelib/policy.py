@@ -213,6 +213,27 @@ class Idempotency(_Strict):
     in_progress_seconds: int = Field(ge=5, le=900)
 
 
+class DepositCertificate(_Strict):
+    """缴存证明: how long its verification code confirms it."""
+
+    valid_days: int = Field(default=90, ge=1, le=366)
+
+
+class SmsDispatch(_Strict):
+    """The ``dispatch-sms`` job: pages of the queue, retries with exponential back-off, then give up."""
+
+    batch_size: int = Field(default=50, ge=1, le=100)          # items read from the queue per Query
+    max_per_run: int = Field(default=500, ge=1)                # a run stops after this many sends
+    max_attempts: int = Field(default=6, ge=1, le=50)          # then the SMS is given up (audited)
+    backoff_base_seconds: int = Field(default=60, ge=1)        # wait after the first failure; doubles each time
+    backoff_max_seconds: int = Field(default=3600, ge=1)
+    lease_seconds: int = Field(default=120, ge=10, le=900)     # a claimed SMS is invisible to other runs this long
+
+    def backoff(self, attempts: int) -> int:
+        """Seconds to wait after the ``attempts``-th failed send."""
+        return min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** max(0, attempts - 1))
+
+
 class Policy(_Strict):
     city: str
     center_name: str
@@ -226,6 +247,8 @@ class Policy(_Strict):
     uploads: Uploads
     security: Security
     idempotency: Idempotency
+    deposit_certificate: DepositCertificate = DepositCertificate()
+    sms_dispatch: SmsDispatch = SmsDispatch()
 
 
 def resolve_path(name: str) -> Path:

@@ -13,4 +13,9 @@ BLUEPRINTS = (
     "chalicelib.handlers.uploads",
     "chalicelib.handlers.content",
     "chalicelib.handlers.tools",
+    "chalicelib.handlers.me",
+    "chalicelib.handlers.messages",
+    "chalicelib.handlers.cards",
+    "chalicelib.handlers.loans",
+    "chalicelib.handlers.certificates",
 )

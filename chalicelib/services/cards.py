@@ -1,9 +1,28 @@
-"""Bank cards (银行卡) as the money flows see them: the bound card a payment uses."""
+"""Bank cards (银行卡绑定): binding, the list of bound cards, unbinding; and the bound card a payment uses.
+
+* Binding needs a step-up token (the route checks it), a card number of 12 to 19 digits passing the Luhn
+  check (``stdnum.luhn``) and a bank name. A card already bound by the same person is refused (409
+  ``ALREADY_DONE``): the card id is derived from the person and the card number with a server-keyed HMAC,
+  so the "not yet bound" condition of one conditional put rules out duplicates even when two binds race.
+  A card unbound before is bound again under the same id.
+* Unbinding is a soft status change (``unbound``); the card leaves the list (``bound-index``, sparse) and
+  :func:`card_of` refuses it, so no payment can use it any more.
+* Card numbers leave the server masked only; binding and unbinding are audited.
+"""
 
 from __future__ import annotations
 
-from chalicelib import errors
+import hashlib
+import hmac
+import re
+from datetime import datetime
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib import clock, errors
 from chalicelib.store.cards import BankCard
+
+_DIGITS = re.compile(r"^\d{12,19}$")
 
 
 def card_of(id_number: str, card_id: str) -> BankCard:
@@ -15,3 +34,64 @@ def card_of(id_number: str, card_id: str) -> BankCard:
     if card.status != "bound":
         raise errors.NotFound("该银行卡已解绑，请重新绑定")
     return card
+
+
+def normalize_card_no(value: str) -> str:
+    """Digits only (spaces and dashes people type are dropped); raises ValueError with a reason."""
+    from stdnum import luhn
+
+    digits = re.sub(r"[\s-]", "", value or "")
+    if not _DIGITS.match(digits):
+        raise ValueError("银行卡号须为12至19位数字")
+    if not luhn.is_valid(digits):
+        raise ValueError("银行卡号校验未通过，请核对卡号")
+    return digits
+
+
+def card_id_for(id_number: str, card_no: str) -> str:
+    """A stable, opaque id for (person, card): says nothing about the card to anyone without the secret."""
+    from chalicelib.http import auth
+
+    key = hashlib.sha256(("bank-card:" + auth.secret()).encode()).digest()
+    digest = hmac.new(key, f"{id_number}|{card_no}".encode(), hashlib.sha256).hexdigest()
+    return f"c_{digest[:20]}"
+
+
+def bound_cards(id_number: str) -> list[BankCard]:
+    """The person's bound cards (one Query on the sparse ``bound-index``)."""
+    return list(BankCard.bound_index.query(id_number))
+
+
+def bind(id_number: str, *, card_no: str, bank_name: str, now: datetime, actor: str,
+         source: str | None = None) -> BankCard:
+    from chalicelib.services import audit
+
+    card = BankCard(id_number=id_number, card_id=card_id_for(id_number, card_no), card_no=card_no,
+                    bank_name=bank_name, status="bound", bound_at=clock.iso(now))
+    try:
+        card.save(condition=BankCard.card_id.does_not_exist() | (BankCard.status == "unbound"))
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        audit.record("card.bind", role="depositor", who=actor, result=audit.REFUSED, now=now, source=source,
+                     details={"card_id": card.card_id, "reason": "already bound"})
+        raise errors.AlreadyDone("该银行卡已绑定，无需重复绑定", details={"card_id": card.card_id}) from None
+    audit.record("card.bind", role="depositor", who=actor, result=audit.OK, now=now, source=source,
+                 details={"card_id": card.card_id, "card": card_no, "bank": bank_name})
+    return card
+
+
+def unbind(id_number: str, card_id: str, *, now: datetime, actor: str, source: str | None = None) -> None:
+    from chalicelib.services import audit
+
+    card = card_of(id_number, card_id)
+    try:
+        card.update(actions=[BankCard.status.set("unbound"), BankCard.unbound_at.set(clock.iso(now)),
+                             BankCard.bound_owner.remove()],
+                    condition=BankCard.status == "bound")
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.NotFound("该银行卡已解绑") from None
+        raise
+    audit.record("card.unbind", role="depositor", who=actor, result=audit.OK, now=now, source=source,
+                 details={"card_id": card_id})

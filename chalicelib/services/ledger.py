@@ -3,7 +3,8 @@
 :func:`post` writes, in ONE DynamoDB transaction,
 
 * each account's new balance, conditioned on the version it was read at (so no concurrent change is
-  lost) and on the balance covering what leaves it (so it never goes negative);
+  lost) and on the balance covering what leaves it (so it never goes negative); at an account's first posting
+  of an HPF year also the balance carried into that year (上期余额, :mod:`chalicelib.rules.balances`);
 * one immutable :class:`~chalicelib.store.ledger.LedgerEntry` per posting, put with
   ``attribute_not_exists(serial_no)`` (so the same posting can never apply twice, even when a Lambda is
   retried after its first attempt wrote and lost the answer);
@@ -140,7 +141,8 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
                     if delta < 0:
                         condition &= Account.balance >= -delta
                     actions = [Account.balance.set(balances[account_no]), Account.version.set(acct.version + 1),
-                               Account.updated_at.set(now), *(updates or {}).get(account_no, [])]
+                               Account.updated_at.set(now), *_year_opening(acct, entries),
+                               *(updates or {}).get(account_no, [])]
                     tx.label = ("account", i)
                     tx.update(Account(account_no), actions=actions, condition=condition)
                 for i, entry in enumerate(entries):
@@ -172,6 +174,22 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
             continue    # an account moved under us: read again and retry
         return PostResult(entries=entries, balances=balances)
     raise Race("账户正忙，请稍后重试")
+
+
+def _year_opening(acct: Account, entries: list[LedgerEntry]) -> list[Any]:
+    """Record 上期余额 (the balance carried into the HPF year) at the account's first posting of a year."""
+    from chalicelib import policy
+    from chalicelib.rules import balances as year_balances
+
+    first = next((e for e in entries if e.account_no == acct.account_no), None)
+    if first is None:
+        return []
+    year = year_balances.hpf_year(first.date, policy.get().deposit.interest_settlement)
+    known = year_balances.plain(acct.year_openings)
+    if str(year) in known:
+        return []
+    merged = year_balances.merge(known, year, first.flow_key, int(first.balance_before))
+    return [Account.year_openings.set(merged)]
 
 
 def _read_accounts(account_nos: list[str]) -> dict[str, Account]:

@@ -1,6 +1,6 @@
 """Personal HPF accounts (个人公积金账户, GRZH). The balance here moves only through the ledger."""
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.store.base import BaseModel
@@ -61,6 +61,9 @@ class Account(BaseModel):
     version = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
     remit_group = UnicodeAttribute(null=True)    # "flexible" while a flexible account is normal (remit-index)
+    # 上期余额: the balance carried into each HPF year (1 July - 30 June), by year, as
+    # {"2026": {"at": "<flow_key of the year's first movement>", "fen": 2604343}}; kept by the ledger and the importer.
+    year_openings = MapAttribute(null=True)
 
     person_index = PersonIndex()
     unit_index = UnitIndex()

@@ -5,8 +5,20 @@ The full card number is kept because the bank needs it; every response and log l
 """
 
 from pynamodb.attributes import UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.store.base import BaseModel
+
+
+class BoundIndex(GlobalSecondaryIndex):
+    """Sparse: a person's cards while they are bound (``bound_owner`` is removed on unbinding)."""
+
+    class Meta:
+        index_name = "bound-index"
+        projection = AllProjection()
+
+    bound_owner = UnicodeAttribute(hash_key=True)
+    card_id = UnicodeAttribute(range_key=True)
 
 
 class BankCard(BaseModel):
@@ -20,3 +32,11 @@ class BankCard(BaseModel):
     status = UnicodeAttribute(default="bound")      # bound | unbound
     bound_at = UnicodeAttribute()
     unbound_at = UnicodeAttribute(null=True)
+    bound_owner = UnicodeAttribute(null=True)       # = id_number while bound (bound-index)
+
+    bound_index = BoundIndex()
+
+    def save(self, *args, **kwargs):
+        """Every save keeps ``bound_owner`` in step with ``status`` (the card list depends on it)."""
+        self.bound_owner = self.id_number if self.status == "bound" else None
+        return super().save(*args, **kwargs)

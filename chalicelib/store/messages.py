@@ -1,9 +1,24 @@
-"""Citizens' messages (消息: 未读/已阅/待办) and the queue of notification SMS (短信发送队列)."""
+"""Citizens' messages (消息: 未读/已阅/待办) and the queue of notification SMS (短信发送队列).
+
+A message's box is listed through ``box-index``: ``box_key`` is ``"<id_number>#<box>"`` while the message is
+not deleted and absent once it is (a sparse index), so each box is one Query, newest first.
+"""
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.store.base import BaseModel
+
+BOXES = ("unread", "read", "todo")
+
+
+class BoxIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "box-index"
+        projection = AllProjection()
+
+    box_key = UnicodeAttribute(hash_key=True)       # "<id_number>#<box>" (absent when deleted)
+    message_id = UnicodeAttribute(range_key=True)
 
 
 class Message(BaseModel):
@@ -20,6 +35,18 @@ class Message(BaseModel):
     read_at = UnicodeAttribute(null=True)
     deleted = BooleanAttribute(default=False)
     serial_no = UnicodeAttribute(null=True)
+    box_key = UnicodeAttribute(null=True)
+
+    box_index = BoxIndex()
+
+    @staticmethod
+    def box_key_for(id_number: str, box: str) -> str:
+        return f"{id_number}#{box}"
+
+    def save(self, *args, **kwargs):
+        """Every save keeps ``box_key`` in step with ``box`` and ``deleted`` (the box lists depend on it)."""
+        self.box_key = None if self.deleted else self.box_key_for(self.id_number, self.box)
+        return super().save(*args, **kwargs)
 
 
 class DueIndex(GlobalSecondaryIndex):

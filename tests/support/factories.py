@@ -100,3 +100,56 @@ def card(person_or_id, *, card_no: str = "6222020200112233445", bank_name: str =
                  bank_name=bank_name, bound_at=clock.iso(clock.now()))
     c.save()
     return c
+
+
+def deposit(account_no: str, amount: int, *, at: str, period: str | None = None, kind: str = "remit",
+            serial_no: str | None = None):
+    """A deposit posted through the ledger at China time ``at`` ("2026-07-15T09:00:00+08:00")."""
+    from chalicelib.services import ledger
+
+    serial = serial_no or f"D{next(_seq):09d}"
+    result = ledger.post([ledger.Posting(account_no, serial, "D", amount, kind, period=period or at[:7].replace("-", ""))],
+                         now=dt.datetime.fromisoformat(at))
+    return result.entries[0]
+
+
+def withdrawal(account_no: str, amount: int, *, at: str, type: str = "rent", serial_no: str | None = None):
+    """A withdrawal posted through the ledger at China time ``at``."""
+    from chalicelib.services import ledger
+
+    serial = serial_no or f"W{next(_seq):09d}"
+    result = ledger.post([ledger.Posting(account_no, serial, "W", amount, "withdrawal", type=type)],
+                         now=dt.datetime.fromisoformat(at))
+    return result.entries[0]
+
+
+def loan(person_or_id, *, contract_no: str | None = None, principal: int = 30_000_000, annual_rate: str = "2.85",
+         term_months: int = 120, method: str = "equal_installment", disbursed_on: str = "2016-12-10",
+         repayment_day: int = 14, paid_periods: int = 0, balance: int | None = None, status: str = "normal",
+         repay_account: str = "6222020200112233445", bank: str = "中国建设银行太原分行", stages=None):
+    """A loan whose balance is the plan's after ``paid_periods`` unless ``balance`` says otherwise."""
+    from decimal import Decimal
+
+    from chalicelib.rules import loans as rules
+    from chalicelib.store.loans import Loan
+
+    id_number = person_or_id if isinstance(person_or_id, str) else person_or_id.id_number
+    if balance is None:
+        plan = rules.schedule(principal, Decimal(annual_rate), term_months, method)
+        balance = rules.balance_after(plan, paid_periods)
+    item = Loan(contract_no=contract_no or f"HT{next(_seq):08d}", id_number=id_number, bank=bank,
+                repay_account=repay_account, principal=principal, annual_rate=annual_rate, term_months=term_months,
+                method=method, disbursed_on=disbursed_on, repayment_day=repayment_day, balance=balance,
+                paid_periods=paid_periods, status=status, stages=stages)
+    item.save()
+    return item
+
+
+def message(person_or_id, *, title: str = "提取成功", body: str = "您的提取已到账。", box: str = "unread",
+            kind: str = "withdrawal", at: str | None = None):
+    """A message in a citizen's box, posted as the services post them."""
+    from chalicelib.services import notify
+
+    id_number = person_or_id if isinstance(person_or_id, str) else person_or_id.id_number
+    now = dt.datetime.fromisoformat(at) if at else clock.now()
+    return notify.post_message(id_number, title=title, body=body, kind=kind, now=now, box=box)

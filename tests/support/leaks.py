@@ -1,0 +1,121 @@
+"""The suite-wide masking check: every JSON response a test receives through the ``client`` fixture is scanned
+for unmasked ID numbers, phones and bank-card numbers (CONTRACT section 2, Masking), and a leak fails that test.
+
+* ID numbers: 17 digits and a check character that is right (GB 11643, ``stdnum.cn.ric``);
+* phones: ``1[3-9]`` and 9 more digits;
+* card numbers: runs of 12 to 19 digits passing the Luhn check.
+
+Each string, number and key of the parsed JSON is scanned (so ``\\u`` escapes hide nothing). A run counts
+only when it stands alone (no letter or digit right before or after it), so business serials such as
+``HJ2026071509...`` and timestamps are not mistaken for numbers. Nothing is exempt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from stdnum import luhn
+from stdnum.cn import ric
+
+_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+_CARD = re.compile(r"(?<![0-9A-Za-z])\d{12,19}(?![0-9A-Za-z])")
+
+
+def _id_ok(text: str) -> bool:
+    return ric.calc_check_digit(text[:17]) == text[17].upper()
+
+
+def leaks(text: str) -> list[str]:
+    """Every unmasked ID number, phone or card number in ``text``, described (and itself masked)."""
+    found = []
+    for m in _ID.finditer(text):
+        if _id_ok(m.group()):
+            found.append(f"ID number {m.group()[:6]}…{m.group()[-4:]} at {m.start()}")
+    for m in _PHONE.finditer(text):
+        found.append(f"phone {m.group()[:3]}…{m.group()[-4:]} at {m.start()}")
+    for m in _CARD.finditer(text):
+        value = m.group()
+        if len(value) == 18 and _ID.fullmatch(value) and _id_ok(value):
+            continue            # reported above as an ID number
+        if luhn.is_valid(value):
+            found.append(f"card number {value[:6]}…{value[-4:]} at {m.start()}")
+    return found
+
+
+def _strings(value, out: list[str]) -> list[str]:
+    """Every string, number and key inside a parsed JSON document (escapes such as \\u7801 undone)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.append(str(key))
+            _strings(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, out)
+    elif value is not None and not isinstance(value, bool):
+        out.append(str(value))
+    return out
+
+
+def json_leaks(body: bytes) -> list[str] | None:
+    """The leaks in a JSON body, or None when the body is not JSON."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return [problem for text in _strings(document, []) for problem in leaks(text)]
+
+
+def _content_type(headers) -> str:
+    lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
+    return str(lowered.get("content-type", "")).lower()
+
+
+class LeakCheckingHTTP:
+    """Wraps chalice's ``TestHTTPClient``: same calls, and each JSON response is scanned before it is returned."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def request(self, method: str, path: str, headers=None, body=b""):
+        response = self._inner.request(method, path, headers=headers, body=body)
+        content_type = _content_type(response.headers)
+        if response.body and (not content_type or "json" in content_type):
+            problems = json_leaks(response.body)
+            if problems:
+                raise AssertionError(f"unmasked personal data in the response to {method} {path} "
+                                     f"(status {response.status_code}): {'; '.join(problems)}")
+        return response
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def options(self, path, **kwargs):
+        return self.request("OPTIONS", path, **kwargs)
+
+    def head(self, path, **kwargs):
+        return self.request("HEAD", path, **kwargs)
+
+
+class LeakCheckingClient:
+    """A chalice test ``Client`` whose ``http`` checks every JSON response (``lambda_``/``events`` unchanged)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.http = LeakCheckingHTTP(inner.http)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
