@@ -13,4 +13,5 @@ BLUEPRINTS = (
     "chalicelib.handlers.uploads",
     "chalicelib.handlers.content",
     "chalicelib.handlers.tools",
+    "chalicelib.handlers.withdrawals",
 )
