@@ -14,4 +14,5 @@ BLUEPRINTS = (
     "chalicelib.handlers.content",
     "chalicelib.handlers.tools",
     "chalicelib.handlers.withdrawals",
+    "chalicelib.handlers.loan_services",
 )
