@@ -316,3 +316,28 @@ def test_an_ineligible_verdict_refuses_with_its_reason():
     with pytest.raises(errors.NotEligible) as exc:
         rules.amount_to_take(v, POLICY.types["rent"], None, 0)
     assert exc.value.details == {"type": "rent", "reason": "no_balance"}
+
+
+# ---------------------------------------------------------------- the policy's own checks
+
+
+def _policy_with(change):
+    import yaml
+
+    data = yaml.safe_load(policy.resolve_path("taiyuan").read_text(encoding="utf-8"))
+    change(data["withdrawals"]["types"])
+    return data
+
+
+@pytest.mark.parametrize("change, word", [
+    (lambda t: t["retirement"].__setitem__("cap", "1000.00"), "account-closing"),
+    (lambda t: t["rent"].__setitem__("round_down_to", "0.00"), "round_down_to"),
+    (lambda t: t["hpf_loan_repayment"].pop("loan_statuses"), "cap_by_loan_balance"),
+    (lambda t: t["loan_down_payment"].__setitem__("loan_statuses", ["paid_off"]), "loan_statuses"),
+])
+def test_a_withdrawal_rule_that_cannot_work_is_refused_at_start(change, word):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        policy.Policy.model_validate(_policy_with(change))
+    assert word in str(exc.value)
