@@ -98,7 +98,7 @@ def test_random_remittances_and_withdrawals_keep_the_books_straight(local_dir, m
         base.configure()
         base.create_tables()
         run_state_machine_as_test(WithdrawalMachine, settings=settings(
-            max_examples=10, stateful_step_count=25, deadline=None,
+            max_examples=8, stateful_step_count=25, deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     bank.reset()
     from chalicelib.store import base
