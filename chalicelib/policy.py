@@ -108,6 +108,20 @@ class WithdrawalRule(_Strict):
     cap: Money | None = None
     housing_consumption: bool = False
     no_open_loan: bool = False
+    round_down_to: Money | None = None            # the most one may take is rounded down to this (seed: ¥6900.00)
+    cap_by_loan_balance: bool = False             # not above the balance of the HPF loan it repays
+    not_with_offset: bool = False                 # refused while that loan has 月对冲 signed
+    loan_statuses: list[Literal["applying", "approved", "normal", "overdue"]] | None = None   # needs such a loan
+
+    @model_validator(mode="after")
+    def _sane(self):
+        if self.round_down_to is not None and self.round_down_to <= 0:
+            raise ValueError("round_down_to must be positive")
+        if self.closes_account and (self.cap is not None or self.round_down_to is not None):
+            raise ValueError("an account-closing type pays the whole balance: no cap, no rounding")
+        if self.cap_by_loan_balance and not self.loan_statuses:
+            raise ValueError("cap_by_loan_balance needs loan_statuses")
+        return self
 
 
 class Withdrawals(_Strict):
@@ -135,10 +149,15 @@ class Offset(_Strict):
     min_periods_paid: int = Field(ge=0)
 
 
+class Settlement(_Strict):
+    days_per_year: int = Field(default=360, ge=360, le=366)    # accrued interest = balance × rate / days × days
+
+
 class Loans(_Strict):
     max_term_months: int = Field(ge=12, le=360)
     prepayment: Prepayment
     offset: Offset
+    settlement: Settlement = Settlement()
 
 
 class DepositRate(_Strict):

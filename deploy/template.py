@@ -26,8 +26,8 @@ JOB_TABLES: dict[str, tuple[str, ...]] = {
     "send-appointment-reminders": ("appointments", "people", "users", "messages", "sms-outbox", "state"),
     "send-remittance-reminders": ("accounts", "people", "users", "messages", "sms-outbox", "state"),
     "loan-offset-deduction": ("loans", "repayments", "accounts", "ledger", "people", "users", "messages",
-                              "sms-outbox", "state", "business"),
-    "settle-annual-interest": ("accounts", "ledger", "people", "users", "messages", "sms-outbox", "state"),
+                              "sms-outbox", "state", "business", "audit"),
+    "settle-annual-interest": ("accounts", "ledger", "people", "users", "messages", "sms-outbox", "state", "audit"),
     "dispatch-sms": ("sms-outbox", "audit"),
 }
 JOB_NEEDS_SNS = {"dispatch-sms"}

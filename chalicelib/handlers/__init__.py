@@ -18,4 +18,6 @@ BLUEPRINTS = (
     "chalicelib.handlers.cards",
     "chalicelib.handlers.loans",
     "chalicelib.handlers.certificates",
+    "chalicelib.handlers.withdrawals",
+    "chalicelib.handlers.loan_services",
 )

@@ -305,3 +305,63 @@ def deposit_rate_for(policy_rates: Any, on: date) -> Decimal:
         if candidate.effective_from <= on:
             row = candidate
     return Decimal(row.rate)
+
+
+# ---------------------------------------------------------------- servicing a loan (还款、提前还款、结清)
+#
+# A loan's remaining plan is always recomputed from what is left: ``schedule(balance, rate, term − paid, method)``.
+# Without prepayments that is the original plan again (up to a fen of rounding); after a prepayment it is the new
+# plan, so a loan needs no stored schedule and the offset deduction, the prepayment and the settlement agree.
+
+OPEN_LOAN_STATUSES = ("normal", "overdue")
+
+
+def remaining_months(term_months: int, paid_periods: int) -> int:
+    return max(0, term_months - paid_periods)
+
+
+def next_installment(balance_fen: int, annual_rate: Decimal, months_left: int, method: Method) -> Period:
+    """The next installment (本期应还) of a loan with ``balance_fen`` left over ``months_left`` months."""
+    if months_left < 1 or balance_fen <= 0:
+        raise ValueError("贷款已还清")
+    return schedule(balance_fen, annual_rate, months_left, method).periods[0]
+
+
+def accrued_interest(balance_fen: int, annual_rate: Decimal, days: int, days_per_year: int) -> int:
+    """Interest accrued over ``days`` on ``balance_fen`` (``balance × rate / days_per_year × days``, HALF_UP)."""
+    if days <= 0 or balance_fen <= 0:
+        return 0
+    with decimal.localcontext(_context()):
+        return _fen(Decimal(balance_fen) * Decimal(annual_rate) / 100 / days_per_year * days)
+
+
+def check_prepayment(*, status: str, paid_periods: int, balance_fen: int, amount_fen: int, used_this_year: int,
+                     rules: Any) -> None:
+    """提前还本 conditions of the policy's ``loans.prepayment`` (raises the refusal a borrower understands)."""
+    from chalicelib import errors, money
+
+    check_servicing(status)
+    if paid_periods < rules.min_months_repaid:
+        raise errors.NotEligible(f"正常还款满 {rules.min_months_repaid} 期后方可提前还款，已还 {paid_periods} 期",
+                                 details={"reason": "min_months_repaid"})
+    if used_this_year >= rules.times_per_year:
+        raise errors.NotEligible(f"每年可提前还款 {rules.times_per_year} 次，本年度已办理",
+                                 details={"reason": "times_per_year"})
+    if amount_fen < rules.min_amount:
+        raise errors.ValidationFailed.field("amount", f"每次提前还款不少于 {money.format(rules.min_amount)} 元",
+                                            message="提前还款金额低于最低金额")
+    if amount_fen >= balance_fen:
+        raise errors.ValidationFailed.field("amount", f"须小于贷款余额 {money.format(balance_fen)} 元",
+                                            message="提前还款金额须小于贷款余额；一次还清请办理提前结清")
+
+
+def check_servicing(status: str) -> None:
+    """Prepayment and settlement need a loan in normal repayment (no arrears: 没有贷款结欠)."""
+    from chalicelib import errors
+
+    if status == "overdue":
+        raise errors.NotEligible("贷款有逾期未还款项，请先归还逾期款项", details={"reason": "overdue"})
+    if status == "settled":
+        raise errors.AlreadyDone("贷款已结清")
+    if status != "normal":
+        raise errors.NotEligible("贷款尚未发放，不能办理", details={"reason": "not_disbursed"})

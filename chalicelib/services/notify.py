@@ -8,6 +8,8 @@ sent at once through :mod:`chalicelib.adapters.sms`.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import PutError
@@ -56,3 +58,35 @@ def citizen(id_number: str, *, title: str, body: str, kind: str, now: datetime, 
     except Person.DoesNotExist:
         phone = users[0].phone
     queue_sms(f"{kind}#{key}", phone, sms_text or f"【公积金】{body}", now=now)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One citizen's notice in a batch (:func:`citizens`)."""
+
+    id_number: str
+    title: str
+    body: str
+    key: str
+    serial_no: str | None = None
+
+
+def citizens(notices: Sequence[Notice], *, kind: str, now: datetime) -> None:
+    """Many citizens at once (batch jobs): the messages written in batches, then for each subscriber one SMS
+    queued under ``kind#key`` (as :func:`citizen`, so a notice repeated by a re-run is sent once)."""
+    from chalicelib.store.people import Person
+    from chalicelib.store.users import User
+
+    with Message.batch_write() as batch:
+        for n in notices:
+            batch.save(Message(id_number=n.id_number, message_id=message_id(now), box="unread", kind=kind,
+                               title=n.title, body=n.body, created_at=clock.iso(now), serial_no=n.serial_no))
+    for n in notices:
+        users = list(User.id_number_index.query(n.id_number, limit=1))
+        if not users or not users[0].sms_subscribed:
+            continue
+        try:
+            phone = Person.get(n.id_number).phone
+        except Person.DoesNotExist:
+            phone = users[0].phone
+        queue_sms(f"{kind}#{n.key}", phone, f"【公积金】{n.body}", now=now)

@@ -1,7 +1,7 @@
 """Personal HPF accounts (个人公积金账户, GRZH). The balance here moves only through the ledger."""
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.store.base import BaseModel
 
@@ -39,6 +39,22 @@ class RemitIndex(GlobalSecondaryIndex):
     paid_through = UnicodeAttribute(range_key=True)
 
 
+class BookIndex(GlobalSecondaryIndex):
+    """Every personal account, in account-number order (个人账簿): ``book`` is the same for all (set by default
+    when an account is written), so batch jobs (``settle-annual-interest``) page through accounts with a Query
+    and resume after the last account number they finished. Keys only: the job reads each account fresh."""
+
+    class Meta:
+        index_name = "book-index"
+        projection = KeysOnlyProjection()
+
+    book = UnicodeAttribute(hash_key=True)
+    account_no = UnicodeAttribute(range_key=True)
+
+
+BOOK = "personal"
+
+
 class Account(BaseModel):
     class Meta:
         table_name = "accounts"
@@ -64,10 +80,12 @@ class Account(BaseModel):
     # 上期余额: the balance carried into each HPF year (1 July - 30 June), by year, as
     # {"2026": {"at": "<flow_key of the year's first movement>", "fen": 2604343}}; kept by the ledger and the importer.
     year_openings = MapAttribute(null=True)
+    book = UnicodeAttribute(default=BOOK)        # every account (book-index)
 
     person_index = PersonIndex()
     unit_index = UnitIndex()
     remit_index = RemitIndex()
+    book_index = BookIndex()
 
     @staticmethod
     def remit_group_for(kind: str, status: str) -> str | None:

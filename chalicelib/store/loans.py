@@ -12,7 +12,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.store.base import BaseModel
 
@@ -23,6 +23,18 @@ class LoanPersonIndex(GlobalSecondaryIndex):
         projection = AllProjection()
 
     id_number = UnicodeAttribute(hash_key=True)
+    contract_no = UnicodeAttribute(range_key=True)
+
+
+class OffsetIndex(GlobalSecondaryIndex):
+    """Sparse: loans with monthly offset (月对冲) signed, by repayment day (``offset_day`` is set while signed and
+    removed on cancelling or settling), so the ``loan-offset-deduction`` job reads the day's loans with one Query."""
+
+    class Meta:
+        index_name = "offset-index"
+        projection = KeysOnlyProjection()
+
+    offset_day = NumberAttribute(hash_key=True)
     contract_no = UnicodeAttribute(range_key=True)
 
 
@@ -64,12 +76,14 @@ class Loan(BaseModel):
     paid_periods = NumberAttribute(default=0)
     status = UnicodeAttribute()              # applying | approved | normal | overdue | settled
     offset_signed = BooleanAttribute(default=False)
+    offset_day = NumberAttribute(null=True)            # = repayment_day while offset is signed (offset-index)
     stages = ListAttribute(of=Stage, null=True)        # 贷款进度; None for loans imported without them
     application_serial = UnicodeAttribute(null=True)   # the loan application (BusinessRecord) it came from
     version = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
 
     person_index = LoanPersonIndex()
+    offset_index = OffsetIndex()
 
 
 def stages_of(loan: Loan) -> list[dict[str, str | None]]:
@@ -104,4 +118,7 @@ class Repayment(BaseModel):
     penalty = NumberAttribute(default=0)
     balance_after = NumberAttribute()
     source = UnicodeAttribute(null=True)     # bank | offset | prepayment | settlement
+    # Installments are keyed by their period (1..term). A prepayment (提前还本) is not a period: it is keyed
+    # 1000 × n + the periods paid before it (n = 1, 2, … for several after the same period), so it never
+    # collides with an installment; a settlement (提前结清) takes the next period's number.
     serial_no = UnicodeAttribute(null=True)

@@ -1,0 +1,400 @@
+"""Loan services (贷款业务): partial prepayment (提前还本), settlement (提前结清), monthly offset (月对冲签约/解约).
+
+Where the money comes from: the loan's repayment bank account (还款账户), debited through the bank gateway with
+the business serial as reference (the bank answers the same for the same reference). Each operation is a small
+saga keyed by that serial, as a payment in (:mod:`chalicelib.services.remittance`):
+
+1. a business record ``submitted`` is saved (the serial is taken; it shows in 业务明细);
+2. the bank debits the repayment account;
+3. one transaction updates the loan (conditioned on its ``version``, so a concurrent offset deduction or another
+   prepayment is never lost), puts the :class:`~chalicelib.store.loans.Repayment` item and marks the record
+   ``done``.
+
+A retry with the same ``Idempotency-Key`` resumes where the first stopped. A declined debit leaves the loan
+untouched and the record ``cancelled``. A debit whose loan update is then refused (the loan moved and the rules no
+longer allow it) is paid back to the account (reference ``<serial>R``).
+
+Rules (city policy ``loans``): prepayment needs a normal loan (no arrears), ``min_months_repaid`` installments
+paid, at least ``min_amount``, less than the balance, and at most ``times_per_year`` a calendar year; it is all
+principal, and the remaining plan is recomputed (shorten the term keeping the installment, or lower the
+installment keeping the term; :func:`chalicelib.rules.loans.prepayment`). Settlement pays the remaining principal
+plus the interest accrued since the last installment (or the disbursement): ``balance × rate / days_per_year ×
+days``; the loan is then ``settled`` with balance 0 and offset cancelled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, errors, log, masking, money, policy
+from chalicelib.adapters import bank
+from chalicelib.rules import loans as rules
+from chalicelib.services import business, notify
+from chalicelib.services.ledger import serial as ledger_serial
+from chalicelib.store import base
+from chalicelib.store.accounts import Account
+from chalicelib.store.business import BusinessRecord
+from chalicelib.store.loans import Loan, Repayment
+
+logger = log.get("loan_services")
+PREPAYMENT, SETTLEMENT, OFFSET = "loan_prepayment", "loan_settlement", "loan_offset"
+EXTRA_KEY_BASE = 1000         # repayments that are not installments: 1000 × n + periods paid before
+_ATTEMPTS = 5
+
+
+def loan_of(id_number: str, contract_no: str) -> Loan:
+    """The caller's own loan; 404 for another person's or an unknown contract."""
+    try:
+        loan = Loan.get(contract_no, consistent_read=True)
+    except Loan.DoesNotExist:
+        loan = None
+    if loan is None or loan.id_number != id_number:
+        raise errors.NotFound("未找到该笔贷款")
+    return loan
+
+
+def _today(now: dt.datetime) -> dt.date:
+    return now.astimezone(clock.CHINA).date()
+
+
+def _rate(loan: Loan) -> Decimal:
+    return Decimal(loan.annual_rate)
+
+
+def _left(loan: Loan) -> int:
+    return rules.remaining_months(int(loan.term_months), int(loan.paid_periods or 0))
+
+
+def _record(serial: str) -> BusinessRecord | None:
+    try:
+        return BusinessRecord.get(serial, consistent_read=True)
+    except BusinessRecord.DoesNotExist:
+        return None
+
+
+def extra_repayments(contract_no: str) -> list[Repayment]:
+    """Prepayments (and settlements keyed off the installments' range) of a loan."""
+    return list(Repayment.query(contract_no, Repayment.period_no >= EXTRA_KEY_BASE, consistent_read=True))
+
+
+def _free_extra_key(contract_no: str, paid: int) -> int:
+    taken = {int(r.period_no) for r in extra_repayments(contract_no)}
+    n = 1
+    while EXTRA_KEY_BASE * n + paid in taken:
+        n += 1
+    return EXTRA_KEY_BASE * n + paid
+
+
+def last_installment_on(loan: Loan) -> dt.date:
+    """The date of the last installment paid (the disbursement date when none is)."""
+    for r in Repayment.query(loan.contract_no, Repayment.period_no < EXTRA_KEY_BASE, scan_index_forward=False,
+                             consistent_read=True, limit=1):
+        return dt.date.fromisoformat(r.date)
+    return dt.date.fromisoformat(loan.disbursed_on)
+
+
+# ---------------------------------------------------------------- the saga around the bank
+
+
+def _start(*, serial: str, id_number: str, kind: str, title: str, amount: int, loan: Loan,
+           details: dict[str, str], now: dt.datetime) -> BusinessRecord:
+    record = business.new_record(
+        serial_no=serial, owner=id_number, kind=kind, title=title, now=now, review=False, amount=amount,
+        details={"contract_no": loan.contract_no, "repay_account": masking.card(loan.repay_account),
+                 "bank": loan.bank, **details})
+    return business.submit(record)
+
+
+def _debit(record: BusinessRecord, loan: Loan, now: dt.datetime) -> str:
+    """Debit the repayment account; returns the bank serial (declined: record cancelled, 422)."""
+    try:
+        answer = bank.gateway().debit(loan.repay_account, int(record.amount), record.serial_no)
+    except bank.BankUnavailable:
+        logger.warning("bank unavailable for loan debit", extra={"fields": {"serial": record.serial_no}})
+        raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
+    if not answer.ok:
+        business.set_status(record.serial_no, "cancelled", now=now, opinion=answer.reason or "银行拒绝交易")
+        notify.citizen(record.owner, title=f"{record.title}未成功",
+                       body=f"您的{record.title}扣款未成功：{answer.reason}，请确认还款账户余额后重试。",
+                       kind="loan", now=now, key=record.serial_no, serial_no=record.serial_no)
+        raise errors.PaymentDeclined(f"扣款未成功：{answer.reason}", details={"serial_no": record.serial_no})
+    return answer.bank_serial or ""
+
+
+def _refund(record: BusinessRecord, loan: Loan, now: dt.datetime, reason: str) -> None:
+    """The bank took the money but the loan could not take it: pay it back and cancel the record."""
+    try:
+        answer = bank.gateway().payout(loan.repay_account, int(record.amount), f"{record.serial_no}R")
+        opinion = f"{reason}；扣款已退回" if answer.ok else f"{reason}；退款未成功，请联系公积金中心"
+    except bank.BankUnavailable:
+        logger.error("loan refund pending: bank unavailable", extra={"fields": {"serial": record.serial_no}})
+        return   # the record stays submitted: a retry with the same key refunds again (same reference)
+    business.set_status(record.serial_no, "cancelled", now=now, opinion=opinion)
+
+
+def _resume(serial: str, id_number: str, kind: str) -> BusinessRecord | None:
+    record = _record(serial)
+    if record is None:
+        return None
+    if record.owner != id_number or record.kind != kind:
+        raise errors.Conflict("业务流水号冲突，请更换请求编号")
+    if record.status == "cancelled":
+        raise errors.PaymentDeclined(f"扣款未成功：{record.opinion}", details={"serial_no": serial})
+    return record
+
+
+def _commit(record: BusinessRecord, loan: Loan, loan_actions: list, repayment: Repayment, outcome: dict[str, str],
+            now: dt.datetime, opinion: str) -> bool:
+    """The loan update, the repayment and the record in one transaction; False when the loan moved."""
+    fresh = _record(record.serial_no)
+    details = {**(fresh.details.as_dict() if fresh.details else {}), **outcome}
+    try:
+        with TransactWrite(connection=base.connection()) as tx:
+            tx.update(Loan(loan.contract_no), actions=[*loan_actions, Loan.version.set(int(loan.version or 0) + 1),
+                                                       Loan.updated_at.set(now)],
+                      condition=(Loan.version == int(loan.version or 0)) & (Loan.status == "normal"))
+            tx.save(repayment, condition=Repayment.period_no.does_not_exist())
+            tx.update(fresh, actions=[BusinessRecord.status.set("done"), BusinessRecord.decided_at.set(clock.iso(now)),
+                                      BusinessRecord.opinion.set(opinion),
+                                      BusinessRecord.details.set(details)],
+                      condition=BusinessRecord.status == "submitted")
+    except TransactWriteError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- 提前还本
+
+
+@dataclass(frozen=True)
+class PrepaymentOutcome:
+    serial_no: str
+    status: str
+    contract_no: str
+    amount: int
+    mode: str
+    balance_after: int
+    term_months: int
+    before: dict[str, int]
+    after: dict[str, int]
+    interest_saved: int
+
+
+_SUMMARY_FIELDS = ("monthly_payment", "last_payment", "remaining_months", "total_interest", "total_payment")
+
+
+def _summary(s: rules.Summary) -> dict[str, int]:
+    return {f: int(getattr(s, f)) for f in _SUMMARY_FIELDS}
+
+
+def _prepayment_of(record: BusinessRecord) -> PrepaymentOutcome:
+    d = record.details.as_dict()
+    return PrepaymentOutcome(
+        serial_no=record.serial_no, status=record.status, contract_no=d["contract_no"], amount=int(record.amount),
+        mode=d["mode"], balance_after=int(d["balance_after"]), term_months=int(d["term_months"]),
+        before={f: int(d[f"before_{f}"]) for f in _SUMMARY_FIELDS},
+        after={f: int(d[f"after_{f}"]) for f in _SUMMARY_FIELDS}, interest_saved=int(d["interest_saved"]))
+
+
+def prepayments_in(contract_no: str, year: int) -> int:
+    return sum(1 for r in extra_repayments(contract_no) if r.source == "prepayment" and r.date.startswith(str(year)))
+
+
+def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: str,
+           now: dt.datetime) -> PrepaymentOutcome:
+    """提前还本: ``amount`` fen of principal from the repayment account; the plan is recomputed by ``mode``."""
+    cfg = policy.get().loans
+    today = _today(now)
+    record = _resume(serial, id_number, PREPAYMENT)
+    if record is not None and record.status == "done":
+        return _prepayment_of(record)
+    loan = loan_of(id_number, contract_no)
+    if record is None:
+        rules.check_prepayment(status=loan.status, paid_periods=int(loan.paid_periods or 0),
+                               balance_fen=int(loan.balance), amount_fen=amount,
+                               used_this_year=prepayments_in(contract_no, today.year), rules=cfg.prepayment)
+        record = _start(serial=serial, id_number=id_number, kind=PREPAYMENT, title="提前还本", amount=amount,
+                        loan=loan, details={"mode": mode}, now=now)
+        if record.status == "done":
+            return _prepayment_of(record)
+    mode = record.details.as_dict()["mode"]
+    bank_serial = _debit(record, loan, now)
+    for _attempt in range(_ATTEMPTS):
+        loan = loan_of(id_number, contract_no)
+        try:
+            rules.check_prepayment(status=loan.status, paid_periods=int(loan.paid_periods or 0),
+                                   balance_fen=int(loan.balance), amount_fen=int(record.amount),
+                                   used_this_year=prepayments_in(contract_no, today.year), rules=cfg.prepayment)
+        except errors.ApiError as refusal:
+            again = _record(serial)
+            if again is not None and again.status == "done":
+                return _prepayment_of(again)
+            _refund(record, loan, now, refusal.message)
+            raise
+        paid = int(loan.paid_periods or 0)
+        result = rules.prepayment(int(loan.balance), _rate(loan), _left(loan), loan.method, int(record.amount), mode,
+                                  max_term_months=cfg.max_term_months)
+        balance_after = int(loan.balance) - int(record.amount)
+        term = paid + result.after.remaining_months
+        outcome = {"balance_after": str(balance_after), "term_months": str(term),
+                   "interest_saved": str(result.interest_saved), "bank_serial": bank_serial,
+                   **{f"before_{k}": str(v) for k, v in _summary(result.before).items()},
+                   **{f"after_{k}": str(v) for k, v in _summary(result.after).items()}}
+        repayment = Repayment(contract_no, _free_extra_key(contract_no, paid), date=today.isoformat(),
+                              amount=int(record.amount), principal=int(record.amount), interest=0, penalty=0,
+                              balance_after=balance_after, source="prepayment", serial_no=serial)
+        if _commit(record, loan, [Loan.balance.set(balance_after), Loan.term_months.set(term)], repayment, outcome,
+                   now, f"已提前还本，银行流水 {bank_serial}"):
+            done = _record(serial)
+            _notify_prepaid(done, now)
+            return _prepayment_of(done)
+        again = _record(serial)
+        if again is not None and again.status == "done":
+            return _prepayment_of(again)
+    _refund(record, loan, now, "贷款正在处理其他业务")
+    raise errors.Conflict("贷款正在处理其他业务，扣款已退回，请稍后重试")
+
+
+def _notify_prepaid(record: BusinessRecord, now: dt.datetime) -> None:
+    o = _prepayment_of(record)
+    how = (f"剩余期数 {o.after['remaining_months']} 期" if o.mode == "shorten_term"
+           else f"月还款额 {money.format(o.after['monthly_payment'])} 元")
+    notify.citizen(record.owner, title="提前还本成功",
+                   body=f"您的公积金贷款 {o.contract_no} 已提前还本 {money.format(o.amount)} 元，贷款余额 "
+                        f"{money.format(o.balance_after)} 元，{how}，"
+                        f"预计节省利息 {money.format(o.interest_saved)} 元。",
+                   kind="loan", now=now, key=record.serial_no, serial_no=record.serial_no)
+
+
+# ---------------------------------------------------------------- 提前结清
+
+
+@dataclass(frozen=True)
+class SettlementOutcome:
+    serial_no: str
+    status: str
+    contract_no: str
+    amount: int
+    principal: int
+    interest: int
+    days: int
+    settled_on: str
+    bank: str
+    repay_account: str
+    bank_serial: str
+
+
+def _settlement_of(record: BusinessRecord) -> SettlementOutcome:
+    d = record.details.as_dict()
+    return SettlementOutcome(serial_no=record.serial_no, status=record.status, contract_no=d["contract_no"],
+                             amount=int(record.amount), principal=int(d["principal"]), interest=int(d["interest"]),
+                             days=int(d["days"]), settled_on=d.get("settled_on", ""), bank=d.get("bank", ""),
+                             repay_account=d.get("repay_account", ""), bank_serial=d.get("bank_serial", ""))
+
+
+def settlement_quote(loan: Loan, today: dt.date) -> tuple[int, int, int]:
+    """(principal, interest, days): the remaining principal and the interest accrued since the last installment."""
+    last = last_installment_on(loan)
+    days = max(0, (today - last).days)
+    interest = rules.accrued_interest(int(loan.balance), _rate(loan), days, policy.get().loans.settlement.days_per_year)
+    return int(loan.balance), interest, days
+
+
+def settle(*, id_number: str, contract_no: str, serial: str, now: dt.datetime) -> SettlementOutcome:
+    """提前结清: the remaining principal and the accrued interest from the repayment account; the loan is settled."""
+    today = _today(now)
+    record = _resume(serial, id_number, SETTLEMENT)
+    if record is not None and record.status == "done":
+        return _settlement_of(record)
+    loan = loan_of(id_number, contract_no)
+    if record is None:
+        rules.check_servicing(loan.status)
+        principal, interest, days = settlement_quote(loan, today)
+        record = _start(serial=serial, id_number=id_number, kind=SETTLEMENT, title="提前结清",
+                        amount=principal + interest, loan=loan,
+                        details={"principal": str(principal), "interest": str(interest), "days": str(days),
+                                 "loan_version": str(int(loan.version or 0))}, now=now)
+        if record.status == "done":
+            return _settlement_of(record)
+    d = record.details.as_dict()
+    bank_serial = _debit(record, loan, now)
+    loan = loan_of(id_number, contract_no)
+    if str(int(loan.version or 0)) != d["loan_version"] or loan.status != "normal":
+        again = _record(serial)
+        if again is not None and again.status == "done":
+            return _settlement_of(again)
+        _refund(record, loan, now, "贷款信息已变化")
+        raise errors.Conflict("贷款信息已变化（如本期已还款），扣款已退回，请重新办理提前结清")
+    paid = int(loan.paid_periods or 0)
+    key = paid + 1
+    if any(True for _ in Repayment.query(contract_no, Repayment.period_no == key, consistent_read=True)):
+        key = _free_extra_key(contract_no, paid)
+    repayment = Repayment(contract_no, key, date=today.isoformat(), amount=int(record.amount),
+                          principal=int(d["principal"]), interest=int(d["interest"]), penalty=0, balance_after=0,
+                          source="settlement", serial_no=serial)
+    actions = [Loan.balance.set(0), Loan.status.set("settled"), Loan.offset_signed.set(False), Loan.offset_day.remove()]
+    outcome = {"settled_on": today.isoformat(), "bank_serial": bank_serial}
+    if not _commit(record, loan, actions, repayment, outcome, now, f"已结清，银行流水 {bank_serial}"):
+        again = _record(serial)
+        if again is not None and again.status == "done":
+            return _settlement_of(again)
+        _refund(record, loan, now, "贷款信息已变化")
+        raise errors.Conflict("贷款信息已变化，扣款已退回，请重新办理提前结清")
+    done = _record(serial)
+    o = _settlement_of(done)
+    notify.citizen(id_number, title="贷款已结清",
+                   body=f"您的公积金贷款 {contract_no} 已于 {o.settled_on} 提前结清，还款 {money.format(o.amount)} 元"
+                        f"（本金 {money.format(o.principal)} 元，利息 {money.format(o.interest)} 元）。",
+                   kind="loan", now=now, key=serial, serial_no=serial)
+    return o
+
+
+# ---------------------------------------------------------------- 月对冲签约/解约
+
+
+def set_offset(*, id_number: str, contract_no: str, signed: bool, now: dt.datetime) -> Loan:
+    """Sign or cancel monthly offset: on each repayment day the installment is paid from the HPF balance."""
+    cfg = policy.get().loans.offset
+    loan = loan_of(id_number, contract_no)
+    if bool(loan.offset_signed) == signed:
+        return loan
+    if signed:
+        if loan.status not in rules.OPEN_LOAN_STATUSES:
+            raise errors.NotEligible("贷款不在还款期，不能签订月对冲", details={"reason": "loan_status"})
+        if int(loan.paid_periods or 0) < cfg.min_periods_paid:
+            raise errors.NotEligible(f"须正常还款满 {cfg.min_periods_paid} 期后方可签订月对冲",
+                                     details={"reason": "min_periods_paid"})
+        if not [a for a in Account.person_index.query(id_number) if a.status in ("normal", "sealed")]:
+            raise errors.NotEligible("您没有可用于对冲还款的公积金账户", details={"reason": "no_account"})
+        actions = [Loan.offset_signed.set(True), Loan.offset_day.set(int(loan.repayment_day))]
+    else:
+        actions = [Loan.offset_signed.set(False), Loan.offset_day.remove()]
+    title = "月对冲签约" if signed else "月对冲解约"
+    serial = ledger_serial("YD", now)
+    record = business.new_record(serial_no=serial, owner=id_number, kind=OFFSET, type="sign" if signed else "cancel",
+                                 title=title, now=now, review=False, status="done",
+                                 details={"contract_no": contract_no})
+    record.decided_at = clock.iso(now)
+    try:
+        with TransactWrite(connection=base.connection()) as tx:
+            tx.update(Loan(contract_no), actions=[*actions, Loan.version.set(int(loan.version or 0) + 1),
+                                                  Loan.updated_at.set(now)],
+                      condition=Loan.version == int(loan.version or 0))
+            tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+    except TransactWriteError:
+        fresh = loan_of(id_number, contract_no)
+        if bool(fresh.offset_signed) == signed:
+            return fresh
+        raise errors.Conflict("贷款信息已变化，请刷新后重试") from None
+    if signed:
+        body = (f"您的公积金贷款 {contract_no} 已签订月对冲，每月 {int(loan.repayment_day)} 日"
+                f"从公积金账户扣划当期还款，余额不足部分从还款银行卡扣收。")
+    else:
+        body = f"您的公积金贷款 {contract_no} 已解除月对冲，请按月向还款银行卡存入足额还款。"
+    notify.citizen(id_number, title=f"{title}成功", body=body, kind="loan", now=now, key=serial, serial_no=serial)
+    return loan_of(id_number, contract_no)

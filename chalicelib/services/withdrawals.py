@@ -1,0 +1,458 @@
+"""Withdrawals (提取): what each citizen may take today, automatic payouts and applications for center review.
+
+Eligibility and amounts are :mod:`chalicelib.rules.withdrawals` on facts read here: the person's accounts and
+HPF loans, their earlier withdrawals, and an application still under review. Earlier withdrawals come from two
+places: entries imported from the center's records (ledger entries without a business serial) and, for
+withdrawals made here, *markers* in the ``state`` table under ``withdrawal#<id_number>``:
+
+* ``last#<type>``: the date of the last withdrawal of a type that has an interval (``status`` = its serial);
+* ``housing#<year>``: the housing-consumption type used that calendar year (``count`` withdrawals hold it);
+* ``pending``: the serial of the application waiting for review (在途业务; one at a time).
+
+The markers are written in the same ledger transaction as the money, under conditions that restate the rules
+(the last one at least ``interval_months`` ago; the same housing type or none), so two withdrawals racing past
+the checks cannot both commit. A payout the bank declines is reversed (``kind="reversal"``) in one transaction
+that also gives the markers back, so the citizen may try again with another card.
+
+Types the policy marks ``automatic`` (租房, 偿还公积金贷款, 物业费) pay at once: the withdrawal is posted with its
+business record (one transaction, as :func:`chalicelib.services.flexible.exit_withdrawal`), then the bank pays it
+out. ``manual`` types wait in the review queue (kind ``withdrawal``); an operator's approval re-checks the rules on
+fresh data, posts, and pays out; account-closing types (离退休, 完全丧失劳动能力) then take the whole balance and close
+the account in the same transaction. A retry with the same ``Idempotency-Key`` (same serial) resumes where the
+first attempt stopped and never posts twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, errors, log, masking, money, policy
+from chalicelib.adapters import bank
+from chalicelib.rules import withdrawals as rules
+from chalicelib.services import business, cards, ledger, notify
+from chalicelib.store import base
+from chalicelib.store.accounts import Account
+from chalicelib.store.business import BusinessRecord
+from chalicelib.store.cards import BankCard
+from chalicelib.store.kv import StateItem
+from chalicelib.store.ledger import WITHDRAWAL, LedgerEntry
+from chalicelib.store.loans import Loan
+
+logger = log.get("withdrawals")
+KIND = "withdrawal"
+_ATTEMPTS = 4
+
+
+def _rule(kind: str):
+    try:
+        return policy.get().withdrawals.types[kind]
+    except KeyError:
+        raise errors.ValidationFailed.field("type", "未知的提取类型") from None
+
+
+def _today(now: dt.datetime) -> dt.date:
+    return now.astimezone(clock.CHINA).date()
+
+
+def markers_pk(id_number: str) -> str:
+    return f"withdrawal#{id_number}"
+
+
+# ---------------------------------------------------------------- facts
+
+
+@dataclass
+class Facts:
+    accounts: list[Account]
+    loans: list[Loan]
+    history: rules.History
+    markers: dict[str, StateItem]
+
+    def account_facts(self) -> list[rules.AccountFacts]:
+        return [account_facts(a) for a in self.accounts]
+
+    def loan_facts(self) -> list[rules.LoanFacts]:
+        return [rules.LoanFacts(loan.contract_no, loan.status, int(loan.balance or 0), bool(loan.offset_signed))
+                for loan in self.loans]
+
+    def account(self, account_no: str) -> Account:
+        return next(a for a in self.accounts if a.account_no == account_no)
+
+
+def account_facts(a: Account) -> rules.AccountFacts:
+    return rules.AccountFacts(
+        account_no=a.account_no, kind=a.kind, status=a.status, balance=int(a.balance or 0),
+        opened_on=dt.date.fromisoformat(a.opened_on), paid_through=a.paid_through,
+        sealed_on=dt.date.fromisoformat(a.sealed_on) if a.sealed_on else None)
+
+
+def facts(id_number: str, today: dt.date, *, ignore_pending: str | None = None) -> Facts:
+    """Everything the rules need about one person (a handful of Queries)."""
+    wd = policy.get().withdrawals
+    accounts = list(Account.person_index.query(id_number))
+    loans = list(Loan.person_index.query(id_number))
+    markers = {m.sk: m for m in StateItem.query(markers_pk(id_number), consistent_read=True)}
+    last_on: dict[str, dt.date] = {}
+    housing: set[str] = set()
+    longest = max([r.interval_months or 0 for r in wd.types.values()] + [12])
+    since = min(dt.date(today.year, 1, 1), rules.interval_cutoff(today, longest)).isoformat()
+    for acct in accounts:
+        for entry in LedgerEntry.dir_index.query(f"{acct.account_no}#{WITHDRAWAL}", LedgerEntry.flow_key >= since):
+            # imported withdrawals; those made here are told by their markers (a reversed one gave its back)
+            if entry.kind != "withdrawal" or entry.business_serial or entry.type not in wd.types:
+                continue
+            on = dt.date.fromisoformat(entry.date)
+            if entry.type not in last_on or on > last_on[entry.type]:
+                last_on[entry.type] = on
+            if on.year == today.year and wd.types[entry.type].housing_consumption:
+                housing.add(entry.type)
+    for sk, item in markers.items():
+        if sk.startswith("last#") and item.value:
+            kind, on = sk.removeprefix("last#"), dt.date.fromisoformat(item.value)
+            if kind not in last_on or on > last_on[kind]:
+                last_on[kind] = on
+        elif sk == f"housing#{today.year}" and item.value and int(item.count or 0) > 0:
+            housing.add(item.value)
+    pending_item = markers.get("pending")
+    pending = None
+    if pending_item is not None and pending_item.value != ignore_pending:
+        pending = pending_item.status or "unknown"
+    return Facts(accounts=accounts, loans=loans, markers=markers,
+                 history=rules.History(last_on=last_on, housing_types_this_year=frozenset(housing), pending=pending))
+
+
+def verdict(kind: str, f: Facts, today: dt.date, contract_no: str | None = None) -> rules.Verdict:
+    return rules.evaluate(kind, policy.get().withdrawals, f.account_facts(), f.loan_facts(), f.history, today,
+                          contract_no=contract_no)
+
+
+def types(id_number: str, now: dt.datetime) -> list[rules.Verdict]:
+    """For every type of the policy: may this person withdraw it today, and how much (GET /v1/withdrawals/types)."""
+    today = _today(now)
+    f = facts(id_number, today)
+    return [verdict(kind, f, today) for kind in policy.get().withdrawals.types]
+
+
+# ---------------------------------------------------------------- applying
+
+
+def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, details: dict[str, str], serial: str,
+          now: dt.datetime, actor: str, source: str | None = None) -> BusinessRecord:
+    """``POST /v1/withdrawals``: pay an automatic type now, or submit a manual one for review."""
+    rule = _rule(kind)
+    record = _record(serial)
+    if record is None:
+        today = _today(now)
+        if "approved_on" in details and dt.date.fromisoformat(details["approved_on"]) > today:
+            raise errors.ValidationFailed.field("details.approved_on", "批准日期不能晚于今天")
+        f = facts(id_number, today)
+        v = verdict(kind, f, today, contract_no=details.get("contract_no"))
+        rules.require(v)
+        acct = f.account(v.account_no)
+        take = rules.amount_to_take(v, rule, amount, int(acct.balance or 0))
+        card = cards.card_of(id_number, card_id)
+        record = business.new_record(
+            serial_no=serial, owner=id_number, kind=KIND, type=kind, title=rule.name, now=now,
+            review=rule.review == "manual", amount=take, account_no=acct.account_no,
+            details={**details, "card_id": card.card_id, "card": masking.card(card.card_no),
+                     "bank_name": card.bank_name, "loan": v.contract_no})
+        if rule.review == "manual":
+            return _submit(record, now)
+        _post(record, f, now, actor=actor, source=source)
+        record = _record(serial)
+    if record.owner != id_number or record.kind != KIND:
+        raise errors.Conflict("业务流水号冲突，请更换请求编号")
+    if record.queue is not None or rule.review == "manual":
+        return record
+    if record.status in ("paid", "done"):
+        return record
+    if record.status == "cancelled":
+        raise errors.PaymentDeclined(f"转账未成功：{record.opinion}", details={"serial_no": serial})
+    ok, reason = _pay_out(record, now)
+    if ok:
+        _finish(serial, "paid", reason, now)
+        record = _record(serial)
+        _notify_paid(record, now)
+        return record
+    _finish(serial, "cancelled", reason, now)
+    notify.citizen(id_number, title=f"{record.title}未成功",
+                   body=f"您的{record.title}银行转账未成功：{reason}，资金已退回您的公积金账户，可更换银行卡后重新申请。",
+                   kind="withdrawal", now=now, key=serial, serial_no=serial)
+    raise errors.PaymentDeclined(f"转账未成功：{reason}", details={"serial_no": serial})
+
+
+def get(id_number: str, serial: str) -> BusinessRecord:
+    record = _record(serial)
+    if record is None or record.owner != id_number or record.kind != KIND:
+        raise errors.NotFound("未找到该提取业务")
+    return record
+
+
+def _submit(record: BusinessRecord, now: dt.datetime) -> BusinessRecord:
+    """A manual type waits for review; the ``pending`` marker makes it the person's only one in progress."""
+    pending = StateItem(markers_pk(record.owner), "pending", value=record.serial_no, status=record.type,
+                        updated_at=clock.iso(now))
+    try:
+        with TransactWrite(connection=base.connection()) as tx:
+            tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+            tx.save(pending, condition=StateItem.pk.does_not_exist())
+    except TransactWriteError:
+        again = _record(record.serial_no)
+        if again is not None:
+            return again
+        raise errors.NotEligible("您有提取申请正在审核中，请等待审核结果后再办理",
+                                 details={"type": record.type, "reason": "pending"}) from None
+    notify.citizen(record.owner, title=f"{record.title}申请已提交",
+                   body=f"您的{record.title}申请（{money.format(int(record.amount or 0))} 元）已提交，"
+                        f"请等待公积金中心审核，审核结果将通知您。",
+                   kind="withdrawal", now=now, key=f"submitted#{record.serial_no}", serial_no=record.serial_no)
+    return record
+
+
+# ---------------------------------------------------------------- posting
+
+
+def _marker_extras(record: BusinessRecord, rule, today: dt.date, markers: dict[str, StateItem]) -> list:
+    """The race guards of the rules, as conditional writes in the posting's transaction."""
+    pk, kind, extras = markers_pk(record.owner), record.type, []
+    if rule.interval_months:
+        cutoff = rules.interval_cutoff(today, rule.interval_months).isoformat()
+        before = markers.get(f"last#{kind}")
+        prev = before.value if before is not None and before.value else ""
+
+        def interval(tx) -> None:
+            tx.update(StateItem(pk, f"last#{kind}"),
+                      actions=[StateItem.value.set(today.isoformat()), StateItem.status.set(record.serial_no),
+                               StateItem.data.set({"prev": prev}), StateItem.updated_at.set(record.submitted_at)],
+                      condition=StateItem.value.does_not_exist() | (StateItem.value <= cutoff))
+
+        extras.append(ledger.Extra(interval, errors.NotEligible(
+            f"{rule.name}每 {rule.interval_months} 个月可办理一次", details={"type": kind, "reason": "interval"})))
+    if policy.get().withdrawals.housing_consumption_exclusive and rule.housing_consumption:
+        def housing(tx) -> None:
+            tx.update(StateItem(pk, f"housing#{today.year}"),
+                      actions=[StateItem.value.set(kind), StateItem.count.add(1)],
+                      condition=StateItem.value.does_not_exist() | (StateItem.value == kind)
+                      | (StateItem.count <= 0))
+
+        extras.append(ledger.Extra(housing, errors.NotEligible(
+            "同一年度只能办理一种住房消费类提取", details={"type": kind, "reason": "housing_exclusive"})))
+    return extras
+
+
+def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, source: str | None,
+          reviewed: bool = False) -> None:
+    """Post the withdrawal (with its record, or after review its pending marker), re-checking on fresh data."""
+    rule = _rule(record.type)
+    today = _today(now)
+    details = record.details.as_dict() if record.details else {}
+    pk = markers_pk(record.owner)
+    for _attempt in range(_ATTEMPTS):
+        v = verdict(record.type, f, today, contract_no=details.get("contract_no"))
+        rules.require(v)
+        if v.account_no != record.account_no:
+            raise errors.Conflict("可提取的账户已变化，请重新申请")
+        acct = f.account(record.account_no)
+        balance = int(acct.balance or 0)
+        amount = balance if rule.closes_account else int(record.amount)
+        rules.amount_to_take(v, rule, amount, balance)
+        if reviewed and amount != int(record.amount or 0):
+            record.update(actions=[BusinessRecord.amount.set(amount)])
+        if reviewed and rule.closes_account:
+            record.update(actions=[BusinessRecord.details.set({**details, "status_before": acct.status})])
+        day = today.isoformat()
+        updates = [Account.last_withdrawal_on.set(day)]
+        if rule.closes_account:
+            updates += [Account.status.set("closed"), Account.closed_on.set(day), Account.remit_group.remove()]
+        extras = _marker_extras(record, rule, today, f.markers)
+        if reviewed:
+            extras.append(ledger.Extra(lambda tx: tx.delete(StateItem(pk, "pending"),
+                                                            condition=StateItem.value == record.serial_no),
+                                       errors.Conflict("该申请已不在审核中")))
+        else:
+            extras.append(ledger.Extra(lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist()),
+                                       errors.AlreadyDone()))
+            extras.append(ledger.Extra(lambda tx: tx.condition_check(StateItem, pk, "pending",
+                                                                     condition=StateItem.pk.does_not_exist()),
+                                       errors.NotEligible("您有提取申请正在审核中，请等待审核结果后再办理",
+                                                          details={"type": record.type, "reason": "pending"})))
+        seen = (acct.version, balance, acct.status)
+
+        def unchanged(accounts: dict[str, Account], seen=seen) -> None:
+            fresh = accounts[record.account_no]
+            if (fresh.version, int(fresh.balance or 0), fresh.status) != seen:
+                raise _Changed()
+
+        try:
+            ledger.post([ledger.Posting(record.account_no, record.serial_no, WITHDRAWAL, amount, "withdrawal",
+                                        type=record.type, business_serial=record.serial_no,
+                                        note=masking.scrub(details.get("card", "")) or None)],
+                        now=now, actor=actor, source=source, updates={record.account_no: updates},
+                        extras=extras, before_write=unchanged)
+            return
+        except _Changed:
+            # the account moved between our read and the write (a remittance, say): judge again on fresh facts
+            f = facts(record.owner, today, ignore_pending=record.serial_no if reviewed else None)
+            continue
+    raise errors.Conflict("账户正忙，请稍后重试")
+
+
+class _Changed(errors.Conflict):
+    pass
+
+
+def _pay_out(record: BusinessRecord, now: dt.datetime) -> tuple[bool, str]:
+    """The bank pays the posted withdrawal to the card; a refusal is reversed (money and markers back)."""
+    details = record.details.as_dict() if record.details else {}
+    try:
+        card = BankCard.get(record.owner, details["card_id"])
+    except BankCard.DoesNotExist:
+        card = None
+    amount = int(_entry(record.serial_no).amount)
+    if card is None:
+        answer = bank.BankResult(ok=False, reason="收款银行卡已不存在")
+    else:
+        try:
+            answer = bank.gateway().payout(card.card_no, amount, record.serial_no)
+        except bank.BankUnavailable:
+            logger.warning("bank unavailable for payout", extra={"fields": {"serial": record.serial_no}})
+            raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
+    if answer.ok:
+        return True, f"已转账，银行流水 {answer.bank_serial}"
+    _reverse(record, amount, answer.reason or "银行拒绝交易", now)
+    return False, answer.reason or "银行拒绝交易"
+
+
+def _reverse(record: BusinessRecord, amount: int, reason: str, now: dt.datetime) -> None:
+    rule = _rule(record.type)
+    today = dt.date.fromisoformat(_entry(record.serial_no).date)
+    details = record.details.as_dict() if record.details else {}
+    pk = markers_pk(record.owner)
+    updates = []
+    if rule.closes_account:
+        acct = Account.get(record.account_no, consistent_read=True)
+        status = details.get("status_before", "sealed")
+        updates = [Account.status.set(status), Account.closed_on.remove()]
+        group = Account.remit_group_for(acct.kind, status)
+        updates.append(Account.remit_group.set(group) if group else Account.remit_group.remove())
+    extras = []
+    if rule.interval_months:
+        prev = _marker_prev(pk, record)
+
+        def give_back_interval(tx) -> None:
+            if prev:
+                tx.update(StateItem(pk, f"last#{record.type}"),
+                          actions=[StateItem.value.set(prev), StateItem.status.set(f"reversed:{record.serial_no}")])
+            else:
+                tx.delete(StateItem(pk, f"last#{record.type}"))
+
+        extras.append(ledger.Extra(give_back_interval))
+    if policy.get().withdrawals.housing_consumption_exclusive and rule.housing_consumption:
+        extras.append(ledger.Extra(lambda tx: tx.update(StateItem(pk, f"housing#{today.year}"),
+                                                        actions=[StateItem.count.add(-1)])))
+    ledger.post([ledger.Posting(record.account_no, f"{record.serial_no}R", "D", amount, "reversal", type=record.type,
+                                business_serial=record.serial_no, note=reason)],
+                now=now, actor="system", updates={record.account_no: updates} if updates else None, extras=extras)
+
+
+def _marker_prev(pk: str, record: BusinessRecord) -> str:
+    try:
+        item = StateItem.get(pk, f"last#{record.type}", consistent_read=True)
+    except StateItem.DoesNotExist:
+        return ""
+    if item.status != record.serial_no:
+        return item.value or ""
+    return str((item.data.as_dict() if item.data else {}).get("prev") or "")
+
+
+def _finish(serial: str, status: str, opinion: str, now: dt.datetime) -> None:
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        BusinessRecord.get(serial, consistent_read=True).update(
+            actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
+                     BusinessRecord.decided_at.set(clock.iso(now))],
+            condition=BusinessRecord.status == "submitted")
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def _paid_sentence(record: BusinessRecord) -> str:
+    details = record.details.as_dict() if record.details else {}
+    entry = _entry(record.serial_no)
+    if _rule(record.type).closes_account:
+        after = "，账户已销户"
+    else:
+        after = f"，账户余额 {money.format(int(entry.balance_after))} 元" if entry is not None else ""
+    return (f"{money.format(int(record.amount or 0))} 元已转入{details.get('bank_name', '')}银行卡"
+            f"（{details.get('card', '')}）{after}")
+
+
+def _notify_paid(record: BusinessRecord, now: dt.datetime) -> None:
+    notify.citizen(record.owner, title=f"{record.title}成功", body=f"您的{record.title} {_paid_sentence(record)}。",
+                   kind="withdrawal", now=now, key=record.serial_no, serial_no=record.serial_no)
+
+
+# ---------------------------------------------------------------- center review
+
+
+def _approve(record: BusinessRecord, opinion: str, now: dt.datetime) -> str:
+    """Approval: re-check on fresh data, post, pay out. A retry after a bank outage resumes at the payout."""
+    if _entry(record.serial_no) is None:
+        f = facts(record.owner, _today(now), ignore_pending=record.serial_no)
+        _post(record, f, now, actor="system", source=None, reviewed=True)
+    record.refresh(consistent_read=True)
+    ok, reason = _pay_out(record, now)
+    details = record.details.as_dict() if record.details else {}
+    record.update(actions=[BusinessRecord.details.set({**details, "payout": reason})])
+    return "paid" if ok else "cancelled"
+
+
+def _reject(record: BusinessRecord, opinion: str, now: dt.datetime) -> None:
+    try:
+        StateItem(markers_pk(record.owner), "pending").delete(condition=StateItem.value == record.serial_no)
+    except DeleteError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def _notify_decided(record: BusinessRecord, now: dt.datetime) -> None:
+    fresh = BusinessRecord.get(record.serial_no, consistent_read=True)
+    details = fresh.details.as_dict() if fresh.details else {}
+    if fresh.status == "paid":
+        title = f"{fresh.title}审核通过"
+        body = f"您的{fresh.title}申请已审核通过，{_paid_sentence(fresh)}。审核意见：{fresh.opinion}"
+    elif fresh.status == "cancelled":
+        title = f"{fresh.title}转账未成功"
+        body = (f"您的{fresh.title}申请已审核通过，但银行转账未成功：{details.get('payout', '')}，"
+                f"资金已退回您的公积金账户，可更换银行卡后重新申请。")
+    else:
+        title, body = f"{fresh.title}未通过审核", f"您的{fresh.title}申请未通过审核。审核意见：{fresh.opinion}"
+    notify.citizen(fresh.owner, title=title, body=body, kind="review", now=now, key=f"decided#{fresh.serial_no}",
+                   serial_no=fresh.serial_no)
+
+
+business.register(KIND, business.Reviewer(title="提取申请", approve=_approve, reject=_reject,
+                                          notify=_notify_decided))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _record(serial: str) -> BusinessRecord | None:
+    try:
+        return BusinessRecord.get(serial, consistent_read=True)
+    except BusinessRecord.DoesNotExist:
+        return None
+
+
+def _entry(serial: str) -> LedgerEntry | None:
+    try:
+        return LedgerEntry.get(serial, consistent_read=True)
+    except LedgerEntry.DoesNotExist:
+        return None
