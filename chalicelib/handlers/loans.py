@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -20,7 +21,7 @@ from chalicelib.masking import MaskedCard
 from chalicelib.money import MoneyOut
 from chalicelib.services import loan_queries
 from chalicelib.services.appointments import owner_of
-from chalicelib.store.loans import Loan, Repayment, stages_of
+from chalicelib.store.loans import EXTRA_KEY_BASE, Loan, Repayment, stages_of
 
 api = Api(__name__, tag="loans")
 
@@ -96,6 +97,7 @@ class RepaymentOut(BaseModel):
     period_no: int
     periods_total: int
     label: str
+    kind: Literal["installment", "prepayment", "settlement"]
     amount: MoneyOut
     principal: MoneyOut
     interest: MoneyOut
@@ -149,8 +151,21 @@ def repayments(req: Request, contract_no: str) -> RepaymentPage:
                          next_cursor=cursor)
 
 
+# Repayments that are not installments (提前还本, 提前结清) and what the borrower sees for them.
+EXTRA_KINDS = {"prepayment": "提前还本", "settlement": "提前结清"}
+
+
 def _repayment(r: Repayment, total: int) -> RepaymentOut:
+    """An installment reads "第21期/总120期"; a prepayment or settlement says what it was, numbered by the
+    installments paid before it (its stored key is ``EXTRA_KEY_BASE × n + periods paid``)."""
+    kind = r.source if r.source in EXTRA_KINDS else "installment"
     n = int(r.period_no)
-    return RepaymentOut(date=r.date, period_no=n, periods_total=total, label=f"第{n}期/总{total}期",
+    if kind == "installment":
+        label = f"第{n}期/总{total}期"
+    else:
+        # a settlement takes the next installment's key when it is free (see services.loan_services)
+        n = n % EXTRA_KEY_BASE if n >= EXTRA_KEY_BASE else n - 1
+        label = f"{EXTRA_KINDS[kind]}（第{n}期后）" if n else EXTRA_KINDS[kind]
+    return RepaymentOut(date=r.date, period_no=n, periods_total=total, label=label, kind=kind,
                         amount=int(r.amount), principal=int(r.principal), interest=int(r.interest),
                         penalty=int(r.penalty or 0), balance_after=int(r.balance_after))

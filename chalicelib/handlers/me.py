@@ -113,7 +113,9 @@ class WithdrawalOut(BaseModel):
     title: str
     amount: MoneyOut
     balance_after: MoneyOut
-    status: str
+    status: str = Field(description="posted: taken from the account, the bank is paying it out (处理中); "
+                                    "paid: the bank paid it (已到账); reversed: the bank refused it and the money "
+                                    "was put back (已退回, see the reversal deposit)")
 
 
 class MovementOut(BaseModel):

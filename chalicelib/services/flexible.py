@@ -287,13 +287,14 @@ def exit_withdrawal(*, id_number: str, card_id: str, serial: str, now: dt.dateti
     except bank.BankUnavailable:
         raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
     if answer.ok:
+        ledger.mark_paid(serial)
         _finish(serial, "paid", f"已转账，银行流水 {answer.bank_serial}", now)
         record = _record(serial)
         _notify_exit(record, now)
         return record
     # declined: put the money back, the account is sealed again, the record shows the bank's reason
     ledger.post([ledger.Posting(record.account_no, f"{serial}R", "D", int(record.amount), "reversal",
-                                business_serial=serial, note=answer.reason)], now=now, actor="system",
+                                business_serial=serial, note=answer.reason, reverses=serial)], now=now, actor="system",
                 updates={record.account_no: [Account.status.set("sealed"), Account.closed_on.remove()]})
     _finish(serial, "cancelled", answer.reason or "银行拒绝交易", now)
     notify.citizen(id_number, title="退出缴存提取未成功",

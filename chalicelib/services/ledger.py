@@ -57,6 +57,7 @@ class Posting:
     counterparty: str | None = None
     business_serial: str | None = None
     note: str | None = None
+    reverses: str | None = None    # a reversal: the serial of the withdrawal it puts back (marked "reversed")
 
     def __post_init__(self) -> None:
         if self.direction not in (DEPOSIT, WITHDRAWAL):
@@ -116,7 +117,8 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
     for extra_account in updates or {}:
         if extra_account not in account_nos:
             raise ValueError(f"update for {extra_account} without a posting")
-    if len(account_nos) + len(postings) + len(extras) + 1 > MAX_ACTIONS:
+    reversed_serials = [p.reverses for p in postings if p.reverses]
+    if len(account_nos) + len(postings) + len(reversed_serials) + len(extras) + 1 > MAX_ACTIONS:
         raise ValueError("too many items for one transaction; split the postings")
 
     for _attempt in range(_RETRIES):
@@ -148,6 +150,14 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
                 for i, entry in enumerate(entries):
                     tx.label = ("entry", i)
                     tx.save(entry, condition=LedgerEntry.serial_no.does_not_exist())
+                for i, p in enumerate(postings):
+                    if p.reverses:
+                        # the withdrawal being put back: it exists, on this account, for this amount, and is
+                        # reversed once (every withdrawal ends either paid or reversed, never both, never twice)
+                        tx.label = ("reverses", i)
+                        tx.update(LedgerEntry(p.reverses), actions=[LedgerEntry.status.set("reversed")],
+                                  condition=LedgerEntry.serial_no.exists() & (LedgerEntry.status != "reversed")
+                                  & (LedgerEntry.account_no == p.account_no) & (LedgerEntry.amount == p.amount))
                 tx.label = ("audit", 0)
                 tx.save(_audit(postings, balances, now, actor, source))
                 for i, extra in enumerate(extras):
@@ -158,6 +168,11 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
             if failed is None:
                 raise
             kind, index = failed
+            if kind == "reverses":
+                replay = _replay(serials)
+                if replay is not None:
+                    return replay
+                raise errors.Conflict("这笔支取不存在或已退回") from None
             if kind == "entry":
                 replay = _replay(serials)
                 if replay is not None:
@@ -263,6 +278,21 @@ def _failed_label(exc: TransactWriteError, labels: list[tuple[str, int]]) -> tup
         if label[0] == "extra":
             return label
     return failed[0]
+
+
+def mark_paid(serial_no: str) -> bool:
+    """The bank paid a posted withdrawal out: its entry's status moves ``posted`` → ``paid`` (display only; the
+    money moved at posting). False when it is not ``posted`` (already paid, reversed, or unknown)."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        LedgerEntry(serial_no).update(actions=[LedgerEntry.status.set("paid")],
+                                      condition=LedgerEntry.status == "posted")
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _replay(serials: list[str]) -> PostResult | None:

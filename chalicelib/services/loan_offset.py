@@ -29,10 +29,9 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock, errors, log, masking, money, policy
 from chalicelib.rules import loans as rules
 from chalicelib.services import ledger, notify
-from chalicelib.services.loan_services import EXTRA_KEY_BASE
 from chalicelib.store import base
 from chalicelib.store.accounts import Account
-from chalicelib.store.loans import Loan, Repayment
+from chalicelib.store.loans import EXTRA_KEY_BASE, Loan, Repayment
 
 logger = log.get("loan_offset")
 _ATTEMPTS = 5

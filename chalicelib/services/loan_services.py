@@ -39,11 +39,10 @@ from chalicelib.services.ledger import serial as ledger_serial
 from chalicelib.store import base
 from chalicelib.store.accounts import Account
 from chalicelib.store.business import BusinessRecord
-from chalicelib.store.loans import Loan, Repayment
+from chalicelib.store.loans import EXTRA_KEY_BASE, Loan, Repayment
 
 logger = log.get("loan_services")
 PREPAYMENT, SETTLEMENT, OFFSET = "loan_prepayment", "loan_settlement", "loan_offset"
-EXTRA_KEY_BASE = 1000         # repayments that are not installments: 1000 × n + periods paid before
 _ATTEMPTS = 5
 
 

@@ -322,6 +322,7 @@ def _pay_out(record: BusinessRecord, now: dt.datetime) -> tuple[bool, str]:
             logger.warning("bank unavailable for payout", extra={"fields": {"serial": record.serial_no}})
             raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
     if answer.ok:
+        ledger.mark_paid(record.serial_no)
         return True, f"已转账，银行流水 {answer.bank_serial}"
     _reverse(record, amount, answer.reason or "银行拒绝交易", now)
     return False, answer.reason or "银行拒绝交易"
@@ -355,7 +356,7 @@ def _reverse(record: BusinessRecord, amount: int, reason: str, now: dt.datetime)
         extras.append(ledger.Extra(lambda tx: tx.update(StateItem(pk, f"housing#{today.year}"),
                                                         actions=[StateItem.count.add(-1)])))
     ledger.post([ledger.Posting(record.account_no, f"{record.serial_no}R", "D", amount, "reversal", type=record.type,
-                                business_serial=record.serial_no, note=reason)],
+                                business_serial=record.serial_no, note=reason, reverses=record.serial_no)],
                 now=now, actor="system", updates={record.account_no: updates} if updates else None, extras=extras)
 
 

@@ -105,6 +105,11 @@ def stages_of(loan: Loan) -> list[dict[str, str | None]]:
     return out
 
 
+# Repayments that are not installments (提前还本; 提前结清 when the next installment's key is taken) are keyed
+# ``EXTRA_KEY_BASE × n + periods paid before`` so they never collide with an installment's period number.
+EXTRA_KEY_BASE = 1000
+
+
 class Repayment(BaseModel):
     class Meta:
         table_name = "repayments"

@@ -186,3 +186,31 @@ def test_concurrent_withdrawals_never_overdraw(ddb_local):
     taken = sum(e.amount for e in _entries(acct.account_no))
     assert outcomes.count("ok") == len(_entries(acct.account_no)) <= 3
     assert fresh.balance == 1_000 - taken >= 0
+
+
+def test_a_withdrawal_is_reversed_once_and_only_for_its_own_account_and_amount(backend):
+    # GIVEN a posted withdrawal of 300
+    acct = factories.account(factories.person(), balance=1_000)
+    other = factories.account(factories.person(), balance=0)
+    ledger.post([Posting(acct.account_no, "W9", "W", 300, "withdrawal", type="rent")], now=NOW)
+
+    # WHEN a reversal names another account or another amount THEN nothing is written
+    for wrong in (Posting(other.account_no, "W9R", "D", 300, "reversal", reverses="W9"),
+                  Posting(acct.account_no, "W9R", "D", 299, "reversal", reverses="W9")):
+        with pytest.raises(errors.Conflict):
+            ledger.post([wrong], now=NOW)
+    assert Account.get(acct.account_no, consistent_read=True).balance == 700
+    assert Account.get(other.account_no, consistent_read=True).balance == 0
+
+    # WHEN it is reversed THEN the money is back and the withdrawal reads "reversed"; the same reversal replays
+    posting = Posting(acct.account_no, "W9R", "D", 300, "reversal", reverses="W9")
+    ledger.post([posting], now=NOW)
+    assert ledger.post([posting], now=NOW).replayed
+    assert LedgerEntry.get("W9", consistent_read=True).status == "reversed"
+    assert Account.get(acct.account_no, consistent_read=True).balance == 1_000
+
+    # AND a second reversal under another serial is refused, and a reversed withdrawal is never "paid"
+    with pytest.raises(errors.Conflict):
+        ledger.post([Posting(acct.account_no, "W9R2", "D", 300, "reversal", reverses="W9")], now=NOW)
+    assert Account.get(acct.account_no, consistent_read=True).balance == 1_000
+    assert ledger.mark_paid("W9") is False and LedgerEntry.get("W9", consistent_read=True).status == "reversed"

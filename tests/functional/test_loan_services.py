@@ -398,3 +398,20 @@ def test_a_loan_moved_during_the_deduction_is_read_again(now, monkeypatch):
     monkeypatch.setattr(loan_offset.ledger, "post", racing)
     assert loan_offset.deduct(who.loan.contract_no, clock.parse(REPAY_DAY).date(), clock.parse(REPAY_DAY)) == "full"
     assert len(_offset_entries(who.a.account_no)) == 1 and fresh(who.loan).paid_periods == 22
+
+
+def test_the_repayment_records_name_a_prepayment_and_a_settlement_for_what_they_were(client, now):
+    # GIVEN a borrower with 21 installments paid WHEN they prepay, then settle
+    who = borrower()
+    assert prepay(client, who).status_code == 201
+    assert post(client, who, f"/v1/me/loans/{who.loan.contract_no}/settlement", key="k2").status_code == 201
+    # THEN 还款明细 shows both by name, numbered by the installments paid before them, never as "第1021期"
+    resp = client.http.get(f"/v1/me/loans/{who.loan.contract_no}/repayments?limit=100", headers=who.login.headers)
+    assert resp.status_code == 200, resp.json_body
+    extras = {i["kind"]: i for i in resp.json_body["items"] if i["kind"] != "installment"}
+    assert extras["prepayment"]["label"] == "提前还本（第21期后）" and extras["prepayment"]["period_no"] == 21
+    assert extras["prepayment"]["amount"] == "50000.00"
+    assert extras["settlement"]["label"] == "提前结清（第21期后）" and extras["settlement"]["balance_after"] == "0.00"
+    installments = [i for i in resp.json_body["items"] if i["kind"] == "installment"]
+    assert all(i["label"] == f"第{i['period_no']}期/总{i['periods_total']}期" for i in installments)
+    assert all(i["period_no"] <= 21 for i in installments)

@@ -277,6 +277,10 @@ def test_a_declined_payout_is_reversed_and_the_citizen_may_try_another_card(clie
     good = factories.card(who.p)
     ok = withdraw(client, who, "rent", key="w2", amount="2000.00", card=good)
     assert ok.status_code == 201 and balance(who.a.account_no) == 3_092_143 - 200_000
+    # the citizen's 提取明细: the refused one reads "reversed", the paid one "paid"
+    listed = client.http.get("/v1/me/withdrawals", headers=who.login.headers).json_body["items"]
+    assert {i["serial_no"]: i["status"] for i in listed} == {record.serial_no: "reversed",
+                                                            ok.json_body["serial_no"]: "paid"}
 
 
 def test_a_bank_outage_answers_503_and_the_same_key_pays_once(client, now, monkeypatch):
