@@ -71,8 +71,11 @@ def fail(key: str, *, now: datetime) -> State:
     if state(key, now=now).failures == 0:
         # nothing counted, or a lock that has run out: start again from zero
         try:
+            # only over nothing, a zero count, or a lock that has really run out (epoch seconds as 10-digit
+            # strings compare in order): a thread that read "0 failures" long ago must not wipe counts since
             StateItem(pk=key, sk="-", count=0, ttl=ttl).save(
-                condition=StateItem.pk.does_not_exist() | StateItem.value.exists() | (StateItem.count == 0))
+                condition=StateItem.pk.does_not_exist() | (StateItem.count == 0)
+                | (StateItem.value.exists() & (StateItem.value <= str(ts))))
         except PutError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise   # otherwise a concurrent failure has just started counting: add to it
