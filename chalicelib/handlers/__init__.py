@@ -13,4 +13,7 @@ BLUEPRINTS = (
     "chalicelib.handlers.uploads",
     "chalicelib.handlers.content",
     "chalicelib.handlers.tools",
+    "chalicelib.handlers.hall_auth",
+    "chalicelib.handlers.units",
+    "chalicelib.handlers.developers",
 )

@@ -46,6 +46,7 @@ class Reviewer:
 _REVIEWERS: dict[str, Reviewer] = {}
 # Modules that register reviewers; imported lazily when a review route needs them.
 REVIEWER_MODULES: list[str] = ["chalicelib.services.flexible"]
+REVIEWER_MODULES += ["chalicelib.services.units", "chalicelib.services.developers"]
 
 
 def register(kind: str, reviewer: Reviewer) -> None:

@@ -61,6 +61,9 @@ class Account(BaseModel):
     version = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
     remit_group = UnicodeAttribute(null=True)    # "flexible" while a flexible account is normal (remit-index)
+    base_year = UnicodeAttribute(null=True)      # YYYY of the last base adjustment (基数调整) by the unit
+    base_adjustments = NumberAttribute(null=True)   # how many in that year
+    base_serial = UnicodeAttribute(null=True)    # the adjustment that set the base (a retry recognises itself)
 
     person_index = PersonIndex()
     unit_index = UnitIndex()
