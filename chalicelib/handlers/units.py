@@ -268,8 +268,8 @@ class LineOut(BaseModel):
     amount: MoneyOut
 
     @classmethod
-    def of(cls, line: RosterLine) -> LineOut:
-        return cls(account_no=line.account_no, name=line.name, id_number=line.id_number, period=line.period,
+    def of(cls, line: RosterLine, name: str) -> LineOut:
+        return cls(account_no=line.account_no, name=name, id_number=line.id_number, period=line.period,
                    base=int(line.base), ratio_unit=line.ratio_unit, ratio_person=line.ratio_person,
                    unit_share=int(line.unit_share), person_share=int(line.person_share), amount=int(line.amount))
 
@@ -400,7 +400,7 @@ def roster_view(req: Request, roster_no: str) -> RosterOut:
 def roster_lines(req: Request, roster_no: str) -> dict:
     items, cursor = roster.lines_page(req.subject, roster_no, limit=req.query.limit, cursor=req.query.cursor,
                                       scope=req.scope(roster_no))
-    return envelope([LineOut.of(x) for x in items], cursor)
+    return envelope([LineOut.of(line, name) for line, name in items], cursor)
 
 
 @api.route("/v1/units/me/rosters/{roster_no}", "DELETE", roles=UNIT, response=RosterOut, errors=(404, 409),

@@ -27,7 +27,6 @@ Paying (``pay``) is a saga keyed by the roster's serial, safe to run again after
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import Decimal
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -41,7 +40,6 @@ from chalicelib.services.ledger import Extra, Posting
 from chalicelib.services.units import owner, unit_of
 from chalicelib.store.accounts import Account
 from chalicelib.store.kv import StateItem
-from chalicelib.store.ledger import LedgerEntry
 from chalicelib.store.people import Person, Unit
 from chalicelib.store.rosters import Roster, RosterLine
 
@@ -75,11 +73,16 @@ def rosters_page(unit_no: str, *, limit: int, cursor: str | None, scope: str):
                 scope=scope)
 
 
-def lines_page(unit_no: str, roster_no: str, *, limit: int, cursor: str | None, scope: str):
+def lines_page(unit_no: str, roster_no: str, *, limit: int, cursor: str | None, scope: str,
+               ) -> tuple[list[tuple[RosterLine, str]], str | None]:
+    """One page of a roster's lines with each employee's name (one Query and one BatchGet)."""
     from chalicelib.http.pagination import page
 
     roster_of(unit_no, roster_no)
-    return page(RosterLine.query, hash_key=roster_no, limit=limit, cursor=cursor, scope=scope)
+    lines, next_cursor = page(RosterLine.query, hash_key=roster_no, limit=limit, cursor=cursor, scope=scope)
+    ids = list(dict.fromkeys(line.id_number for line in lines))
+    names = {p.id_number: p.name for p in Person.batch_get(ids)} if ids else {}
+    return [(line, names.get(line.id_number, "")) for line in lines], next_cursor
 
 
 def _existing(serial: str, unit_no: str) -> Roster | None:
@@ -164,7 +167,7 @@ def _line(serial: str, acct: Account, period: str) -> RosterLine:
     base = int(acct.base or 0)
     c = deposits.contribution(base, Decimal(acct.ratio_unit or "0"), Decimal(acct.ratio_person or "0"), dep)
     return RosterLine(serial, RosterLine.key(acct.account_no, period), account_no=acct.account_no, period=period,
-                      id_number=acct.id_number, name="", base=base, ratio_unit=acct.ratio_unit or "0",
+                      id_number=acct.id_number, base=base, ratio_unit=acct.ratio_unit or "0",
                       ratio_person=acct.ratio_person or "0", unit_share=c.unit_share, person_share=c.person_share,
                       amount=c.total)
 
@@ -173,8 +176,6 @@ def _store(unit_no: str, serial: str, kind: str, lines: list[RosterLine], *, per
            note: str | None, now: dt.datetime) -> Roster:
     """Write the lines, then the roster (its existence says the lines are complete), then the record."""
     lines.sort(key=lambda line: line.line_key)
-    ids = list(dict.fromkeys(line.id_number for line in lines))
-    names = {p.id_number: p.name for p in Person.batch_get(ids)}
     stale = list(RosterLine.query(serial))          # an earlier attempt of this request that did not finish
     with RosterLine.batch_write() as batch:
         keep = {line.line_key for line in lines}
@@ -182,7 +183,6 @@ def _store(unit_no: str, serial: str, kind: str, lines: list[RosterLine], *, per
             if old.line_key not in keep:
                 batch.delete(old)
         for line in lines:
-            line.name = names.get(line.id_number, "")
             batch.save(line)
     created_at = clock.iso(now)
     unit_total = sum(int(line.unit_share) for line in lines)
@@ -369,8 +369,8 @@ def _debit(roster: Roster, bank_account: str | None, now: dt.datetime) -> Roster
 
 def _start_progress(roster_no: str, now: dt.datetime) -> None:
     try:
-        StateItem(_progress_key(roster_no), PROGRESS, count=0, status="paying",
-                  updated_at=clock.iso(now)).save(condition=StateItem.pk.does_not_exist())
+        StateItem(_progress_key(roster_no), PROGRESS, count=0, status="paying", updated_at=clock.iso(now),
+                  data={"skipped_lines": 0, "skipped_amount": 0}).save(condition=StateItem.pk.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
@@ -391,10 +391,18 @@ def _due_lines(chunk: list[RosterLine], accounts: dict[str, Account]) -> list[Ro
     return due
 
 
-def _advance(roster_no: str, index: int, now: dt.datetime) -> Extra:
+def _advance_actions(index: int, skipped: list[RosterLine], now: dt.datetime) -> list:
+    """Batch ``index`` done; the lines of it not credited (and their money, to go back) are counted."""
+    actions = [StateItem.count.set(index + 1), StateItem.updated_at.set(clock.iso(now))]
+    if skipped:
+        actions += [StateItem.data["skipped_lines"].add(len(skipped)),
+                    StateItem.data["skipped_amount"].add(sum(int(line.amount) for line in skipped))]
+    return actions
+
+
+def _advance(roster_no: str, index: int, skipped: list[RosterLine], now: dt.datetime) -> Extra:
     def apply(tx) -> None:
-        tx.update(StateItem(_progress_key(roster_no), PROGRESS),
-                  actions=[StateItem.count.set(index + 1), StateItem.updated_at.set(clock.iso(now))],
+        tx.update(StateItem(_progress_key(roster_no), PROGRESS), actions=_advance_actions(index, skipped, now),
                   condition=StateItem.count == index)
 
     return Extra(apply, _ProgressMoved())
@@ -402,22 +410,29 @@ def _advance(roster_no: str, index: int, now: dt.datetime) -> Extra:
 
 def _credit_batch(roster: Roster, index: int, chunk: list[RosterLine], *, now: dt.datetime, actor: str,
                   source: str | None) -> None:
-    """Credit batch ``index`` (one ledger transaction, progress included); returns once it is committed."""
+    """Credit batch ``index`` (one ledger transaction, progress included); returns once it is committed.
+
+    The first attempt expects every line of the batch to be due (the usual case) and lets the ledger's own
+    read of the accounts confirm it; when some line is not, the accounts are read and the due lines posted."""
     roster_no = roster.roster_no
     account_nos = list(dict.fromkeys(line.account_no for line in chunk))
-    for _attempt in range(_RETRIES):
-        accounts = {a.account_no: a for a in Account.batch_get(account_nos, consistent_read=True)}
-        due = _due_lines(chunk, accounts)
+    for attempt in range(_RETRIES):
+        if attempt == 0:
+            due = list(chunk)
+        else:
+            accounts = {a.account_no: a for a in Account.batch_get(account_nos, consistent_read=True)}
+            due = _due_lines(chunk, accounts)
+        expected = [line.line_key for line in due]
+        due_keys = set(expected)
+        skipped = [line for line in chunk if line.line_key not in due_keys]
         if not due:      # nothing of this batch is due any more: only the progress moves
             try:
-                StateItem(_progress_key(roster_no), PROGRESS).update(
-                    actions=[StateItem.count.set(index + 1), StateItem.updated_at.set(clock.iso(now))],
-                    condition=StateItem.count == index)
+                StateItem(_progress_key(roster_no), PROGRESS).update(actions=_advance_actions(index, skipped, now),
+                                                                     condition=StateItem.count == index)
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
             return
-        expected = [line.line_key for line in due]
         last: dict[str, str] = {}
         for line in due:
             last[line.account_no] = line.period
@@ -432,7 +447,7 @@ def _credit_batch(roster: Roster, index: int, chunk: list[RosterLine], *, now: d
         try:
             ledger.post(postings, now=now, actor=actor, source=source,
                         updates={no: [Account.paid_through.set(period)] for no, period in last.items()},
-                        extras=[_advance(roster_no, index, now)], before_write=still_due)
+                        extras=[_advance(roster_no, index, skipped, now)], before_write=still_due)
             return
         except _Stale:
             continue
@@ -444,11 +459,12 @@ def _credit_batch(roster: Roster, index: int, chunk: list[RosterLine], *, now: d
 
 
 def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster:
-    """Every batch is done: count what was credited, pay back the rest, mark the roster paid."""
-    serials = {posting_serial(roster.roster_no, line.account_no, line.period): line for line in lines}
-    credited = {e.serial_no for e in _batch_get_entries(serials)}
-    credited_amount = sum(int(serials[s].amount) for s in credited)
-    refund = int(roster.total) - credited_amount
+    """Every batch is done: what was not credited goes back to the unit, and the roster is paid."""
+    data = StateItem.get(_progress_key(roster.roster_no), PROGRESS, consistent_read=True).data
+    skipped = data.as_dict() if data else {}
+    refund = int(skipped.get("skipped_amount", 0))
+    credited = len(lines) - int(skipped.get("skipped_lines", 0))
+    credited_amount = int(roster.total) - refund
     if refund > 0:
         try:
             answer = bank.gateway().payout(roster.bank_account, refund, f"{roster.roster_no}R")
@@ -458,7 +474,7 @@ def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster
             logger.error("roster refund declined", extra={"fields": {"roster": roster.roster_no}})
     try:
         roster.update(actions=[Roster.status.set("paid"), Roster.paid_at.set(clock.iso(now)),
-                               Roster.credited.set(len(credited)), Roster.credited_amount.set(credited_amount),
+                               Roster.credited.set(credited), Roster.credited_amount.set(credited_amount),
                                Roster.refunded_amount.set(refund)],
                       condition=Roster.status == "paying")
     except UpdateError as exc:
@@ -473,18 +489,14 @@ def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
-    opinion = f"已入账 {len(credited)} 笔，金额 {money.format(credited_amount)} 元"
+    opinion = f"已入账 {credited} 笔，金额 {money.format(credited_amount)} 元"
     if refund:
-        opinion += f"；{len(serials) - len(credited)} 笔已由其他业务缴存，{money.format(refund)} 元已退回单位账户"
+        opinion += f"；{len(lines) - credited} 笔已由其他业务缴存，{money.format(refund)} 元已退回单位账户"
     _set_record(roster.roster_no, "done", now, opinion)
     audit.record("unit.roster.paid", role="unit", who=roster.unit_no, result=audit.OK, now=now,
-                 details={"roster_no": roster.roster_no, "credited": len(credited),
+                 details={"roster_no": roster.roster_no, "credited": credited,
                           "amount": money.format(credited_amount), "refunded": money.format(refund)})
     return roster
-
-
-def _batch_get_entries(serials: Iterable[str]) -> list[LedgerEntry]:
-    return list(LedgerEntry.batch_get(list(serials), consistent_read=True))
 
 
 def _set_record(serial: str, status: str, now: dt.datetime, opinion: str) -> None:

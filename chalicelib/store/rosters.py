@@ -72,7 +72,6 @@ class RosterLine(BaseModel):
     account_no = UnicodeAttribute()
     period = UnicodeAttribute()
     id_number = UnicodeAttribute()
-    name = UnicodeAttribute()
     base = NumberAttribute()                          # fen
     ratio_unit = UnicodeAttribute()
     ratio_person = UnicodeAttribute()
