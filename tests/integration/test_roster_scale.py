@@ -86,3 +86,39 @@ def test_a_unit_of_2000_pays_its_roster_once_even_when_the_answer_of_a_batch_is_
     assert {(int(a.balance), a.paid_through) for a in accounts} == {(MONTHLY, "202607")}
     debits = [x for x in bank.gateway().read() if x["op"] == "debit"]
     assert [(x["reference"], x["amount"]) for x in debits] == [(r["roster_no"], EMPLOYEES * MONTHLY)]
+
+
+@pytest.mark.ddblocal
+def test_two_runs_of_one_payment_at_once_credit_each_employee_once(ddb_local, clock_file):
+    """Two Lambdas resume the same roster payment at the same time (DynamoDB Local: real transactions)."""
+    import threading
+
+    from chalicelib import clock, errors
+
+    clock_file(NOW)
+    bank.reset()
+    factories.unit(unit_no="U6000")
+    accounts = [factories.account(factories.person(), unit_no="U6000", base=500_000, paid_through="202606",
+                                  balance=0) for _ in range(150)]
+    r = roster.create_remittance("U6000", serial="HJ-TWIN", period="202607", now=clock.now())
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        try:
+            outcomes.append(roster.pay("U6000", r.roster_no, bank_account=None, now=clock.now(), actor="t").status)
+        except errors.ApiError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == ["paid", "paid"]
+    entries = Counter(e.account_no for e in LedgerEntry.scan() if e.business_serial == r.roster_no)
+    assert len(entries) == 150 and set(entries.values()) == {1}
+    assert {int(Account.get(a.account_no).balance) for a in accounts} == {MONTHLY}
+    assert len([x for x in bank.gateway().read() if x["op"] == "debit"]) == 1
+    bank.reset()
