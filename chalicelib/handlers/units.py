@@ -26,7 +26,7 @@ api = Api(__name__, tag="units")
 UNIT = (auth.UNIT,)
 
 AccountNo = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-BankAccount = Field(default=None, pattern=r"^\d{8,30}$", description="bank account number, digits")
+BankAccount = Field(default=None, pattern=r"^\d{13,19}$", description="bank account number, 13-19 digits")
 
 
 class _In(BaseModel):

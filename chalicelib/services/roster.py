@@ -455,6 +455,10 @@ def _credit_batch(roster: Roster, index: int, chunk: list[RosterLine], *, now: d
             return
         except ledger.Race:
             continue
+        except errors.NotFound:     # an account of the batch is gone: the next attempt posts what is there
+            if attempt:
+                raise
+            continue
     raise errors.Conflict("职工账户正忙，请稍后重试付款（已入账的职工不会重复入账）")
 
 
