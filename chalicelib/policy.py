@@ -252,6 +252,35 @@ class SmsDispatch(_Strict):
         """Seconds to wait after the ``attempts``-th failed send."""
         return min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** max(0, attempts - 1))
 
+class UnitHall(_Strict):
+    """单位网厅: how far back a roster may reach, back-payment limits, lines in one request."""
+
+    roster_months_back: int = Field(ge=0, le=12)       # a roster (汇缴清册) pays this month or up to N before
+    back_payment_max_months: int = Field(ge=1, le=120)  # months one employee's back-payment (补缴) may cover
+    max_lines_per_request: int = Field(ge=1, le=5000)   # employees in one base adjustment or back-payment
+
+
+class DeveloperHall(_Strict):
+    """开发商网厅: the limits a buyer's loan application (贷款申请) is checked against."""
+
+    loan_max_price_percent: Percent                    # principal ≤ this share of the house price
+    loan_max_principal: Money                          # the city's highest HPF loan
+
+    @model_validator(mode="after")
+    def _share(self):
+        if not (0 < self.loan_max_price_percent <= 100):
+            raise ValueError("loan_max_price_percent must be in (0, 100]")
+        return self
+
+
+class WebHalls(_Strict):
+    """Unit and developer web halls (单位网厅/开发商网厅): certificate login and their business limits."""
+
+    challenge_seconds: int = Field(ge=30, le=600)      # a login challenge is usable this long, once
+    certificate_days: int = Field(ge=30, le=3650)      # validity of a certificate the center issues
+    units: UnitHall
+    developers: DeveloperHall
+
 
 class Policy(_Strict):
     city: str
@@ -268,6 +297,8 @@ class Policy(_Strict):
     idempotency: Idempotency
     deposit_certificate: DepositCertificate = DepositCertificate()
     sms_dispatch: SmsDispatch = SmsDispatch()
+
+    web_halls: WebHalls
 
 
 def resolve_path(name: str) -> Path:

@@ -44,10 +44,10 @@ def aws(local_dir, monkeypatch):
     monkeypatch.delenv("GJJ_DDB_ENDPOINT", raising=False)
     with mock_aws():
         from chalicelib.store import base
-        from tests.support import moto_tables
+        from tests.support import fast_moto
 
         base.configure()
-        moto_tables.create_all()       # = base.create_tables() in a fresh account, half the CPU
+        fast_moto.create_tables()      # the same tables as base.create_tables(), from a copy after the first test
         yield
     from chalicelib.store import base
 

@@ -20,4 +20,7 @@ BLUEPRINTS = (
     "chalicelib.handlers.certificates",
     "chalicelib.handlers.withdrawals",
     "chalicelib.handlers.loan_services",
+    "chalicelib.handlers.hall_auth",
+    "chalicelib.handlers.units",
+    "chalicelib.handlers.developers",
 )

@@ -47,6 +47,7 @@ _REVIEWERS: dict[str, Reviewer] = {}
 # Modules that register reviewers; imported lazily when a review route needs them.
 REVIEWER_MODULES: list[str] = ["chalicelib.services.flexible"]
 REVIEWER_MODULES.append("chalicelib.services.withdrawals")
+REVIEWER_MODULES += ["chalicelib.services.units", "chalicelib.services.developers"]
 
 
 def register(kind: str, reviewer: Reviewer) -> None:

@@ -81,6 +81,9 @@ class Account(BaseModel):
     # {"2026": {"at": "<flow_key of the year's first movement>", "fen": 2604343}}; kept by the ledger and the importer.
     year_openings = MapAttribute(null=True)
     book = UnicodeAttribute(default=BOOK)        # every account (book-index)
+    base_year = UnicodeAttribute(null=True)      # YYYY of the last base adjustment (基数调整) by the unit
+    base_adjustments = NumberAttribute(null=True)   # how many in that year
+    base_serial = UnicodeAttribute(null=True)    # the adjustment that set the base (a retry recognises itself)
 
     person_index = PersonIndex()
     unit_index = UnitIndex()

@@ -29,6 +29,8 @@ MODEL_MODULES = (
     "chalicelib.store.cards",
     "chalicelib.store.business",
     "chalicelib.store.appointments",
+    "chalicelib.store.rosters",
+    "chalicelib.store.developers",
 )
 
 _registry: list[type[BaseModel]] = []

@@ -44,5 +44,8 @@ class Unit(BaseModel):
     status = UnicodeAttribute()           # normal | opening | deferred | closed | sealed
     agent_name = UnicodeAttribute()
     agent_phone = UnicodeAttribute()
+    bank_name = UnicodeAttribute(null=True)      # 单位缴存银行 (the roster is debited from this account)
+    bank_account = UnicodeAttribute(null=True)   # its account number
+    paid_through = UnicodeAttribute(null=True)   # YYYYMM: the last month a roster of this unit was paid for
     version = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)

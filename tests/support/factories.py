@@ -153,3 +153,24 @@ def message(person_or_id, *, title: str = "提取成功", body: str = "您的提
     id_number = person_or_id if isinstance(person_or_id, str) else person_or_id.id_number
     now = dt.datetime.fromisoformat(at) if at else clock.now()
     return notify.post_message(id_number, title=title, body=body, kind=kind, now=now, box=box)
+
+def unit(*, unit_no: str | None = None, name: str = "太原示例科技有限公司", ratio: str = "12", status: str = "normal",
+         bank_account: str | None = "6222020200112233445", agent_phone: str = "13900000001"):
+    """A unit (单位) in the center's records, with a bank account for roster debits by default."""
+    from chalicelib.store.people import Unit
+
+    u = Unit(unit_no=unit_no or f"U{next(_seq):06d}", name=name, credit_code="91140100MA0K000001",
+             ratio_unit=ratio, ratio_person=ratio, status=status, agent_name="王经办", agent_phone=agent_phone,
+             bank_name="中国工商银行" if bank_account else None, bank_account=bank_account)
+    u.save()
+    return u
+
+
+def developer(*, developer_no: str | None = None, name: str = "示例置业有限公司", status: str = "normal"):
+    """A developer (开发企业) registered by the center."""
+    from chalicelib.store.developers import Developer
+
+    d = Developer(developer_no=developer_no or f"D{next(_seq):06d}", name=name, credit_code="91140100MA0K00000X",
+                  contact_name="刘联系", contact_phone="13900000009", status=status, created_at=clock.now())
+    d.save()
+    return d

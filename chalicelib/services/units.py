@@ -1,0 +1,362 @@
+"""The unit web hall (单位网厅): the unit's information and its change, its employees, base adjustment.
+
+* 单位信息变更: the unit asks; the change waits in the center's review queue (kind ``unit_change``) and is
+  applied to the unit's record on approval.
+* 职工列表: the unit's accounts (``unit-index``), one Query per page, ID numbers and phones masked.
+* 缴存人登记: a new employee's person record (when the center does not know them yet) and a new employee
+  account, in one transaction; ID number checked (GB 11643), ratios within the policy's range, base between
+  the floor and the cap. Someone who already deposits somewhere is refused.
+* 缴存人信息变更: name and phone of an employee of this unit.
+* 封存: an employee who left; the account stops depositing and keeps its balance.
+* 基数调整: many employees' bases in one request, in the policy's adjustment month, each employee at most
+  ``deposit.base_adjustments_per_year`` times a year; every line is checked and any bad line refuses the
+  whole request with the reasons by line (``lines.<i>.base``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, errors, policy
+from chalicelib.rules import deposits
+from chalicelib.services import audit, business
+from chalicelib.store import base
+from chalicelib.store.accounts import Account
+from chalicelib.store.business import BusinessRecord
+from chalicelib.store.people import Person, Unit
+
+UNIT_CHANGE = "unit_change"
+CHANGE_FIELDS = ("name", "agent_name", "agent_phone", "bank_name", "bank_account")
+CHANGE_LABELS = {"name": "单位名称", "agent_name": "经办人", "agent_phone": "经办人手机", "bank_name": "缴存银行",
+                 "bank_account": "缴存银行账号"}
+
+
+def owner(unit_no: str) -> str:
+    """The owner of a unit's business records."""
+    return f"unit:{unit_no}"
+
+
+def unit_of(unit_no: str, *, active: bool = False) -> Unit:
+    """The logged-in unit's record; with ``active``, only a unit that deposits (status normal)."""
+    try:
+        unit = Unit.get(unit_no, consistent_read=True)
+    except Unit.DoesNotExist:
+        raise errors.NotFound("未找到单位信息，请联系公积金中心") from None
+    if active and unit.status != "normal":
+        raise errors.NotEligible("单位缴存状态不是正常，不能办理此业务，请联系公积金中心")
+    return unit
+
+
+# ---------------------------------------------------------------- 单位信息变更
+
+
+def request_change(unit_no: str, *, serial: str, changes: dict[str, str | None], reason: str,
+                   now: dt.datetime) -> BusinessRecord:
+    """Submit a change of the unit's information for review; one at a time."""
+    existing = _record(serial)
+    if existing is not None:
+        if existing.owner != owner(unit_no):
+            raise errors.Conflict("业务流水号冲突，请更换请求编号")
+        return existing
+    unit = unit_of(unit_no)
+    wanted = {k: v for k, v in changes.items() if k in CHANGE_FIELDS and v is not None and v != getattr(unit, k)}
+    if not wanted:
+        raise errors.ValidationFailed("没有需要变更的信息", details={"fields": {"body": "至少变更一项信息"}})
+    for r in BusinessRecord.owner_index.query(owner(unit_no), scan_index_forward=False, limit=50):
+        if r.kind == UNIT_CHANGE and r.status == "submitted":
+            raise errors.AlreadyDone("已有单位信息变更正在审核中，请等待审核结果", details={"serial_no": r.serial_no})
+    details = {f"new_{k}": v for k, v in wanted.items()}
+    details.update({f"old_{k}": getattr(unit, k) for k in wanted})
+    details["reason"] = reason
+    record = business.new_record(serial_no=serial, owner=owner(unit_no), kind=UNIT_CHANGE, title="单位信息变更",
+                                 now=now, review=True, details=details)
+    record = business.submit(record)
+    audit.record("unit.change.request", role="unit", who=unit_no, result=audit.OK, now=now,
+                 details={"serial_no": serial, "fields": ",".join(sorted(wanted))})
+    return record
+
+
+def _approve_change(record: BusinessRecord, opinion: str, now: dt.datetime) -> str:
+    unit_no = record.owner.removeprefix("unit:")
+    d = record.details.as_dict() if record.details else {}
+    changes = {k: d[f"new_{k}"] for k in CHANGE_FIELDS if f"new_{k}" in d}
+    unit = unit_of(unit_no)
+    actions = [getattr(Unit, k).set(v) for k, v in changes.items()]
+    actions += [Unit.version.set((unit.version or 0) + 1), Unit.updated_at.set(now)]
+    try:
+        unit.update(actions=actions, condition=Unit.version == unit.version)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.Conflict("单位信息刚被修改，请重试") from None
+        raise
+    return "done"
+
+
+business.register(UNIT_CHANGE, business.Reviewer(title="单位信息变更", approve=_approve_change))
+
+
+def _record(serial: str) -> BusinessRecord | None:
+    try:
+        return BusinessRecord.get(serial, consistent_read=True)
+    except BusinessRecord.DoesNotExist:
+        return None
+
+
+# ---------------------------------------------------------------- 职工
+
+
+@dataclass(frozen=True)
+class Employee:
+    account: Account
+    name: str
+    phone: str
+
+    @property
+    def contribution(self) -> deposits.Contribution:
+        a = self.account
+        return deposits.contribution(int(a.base or 0), Decimal(a.ratio_unit or "0"), Decimal(a.ratio_person or "0"),
+                                     policy.get().deposit)
+
+
+def _with_people(accounts: list[Account]) -> list[Employee]:
+    ids = list(dict.fromkeys(a.id_number for a in accounts))
+    people = {p.id_number: p for p in Person.batch_get(ids)} if ids else {}
+    return [Employee(a, people[a.id_number].name if a.id_number in people else "",
+                     people[a.id_number].phone if a.id_number in people else "") for a in accounts]
+
+
+def employees_page(unit_no: str, *, limit: int, cursor: str | None, scope: str) -> tuple[list[Employee], str | None]:
+    """One page of the unit's employees' accounts, in account order (one Query of ``unit-index``)."""
+    from chalicelib.http.pagination import page
+
+    accounts, next_cursor = page(Account.unit_index.query, hash_key=unit_no, limit=limit, cursor=cursor, scope=scope)
+    return _with_people(accounts), next_cursor
+
+
+def employee_account(unit_no: str, account_no: str) -> Account:
+    """An account of this unit's employee; 404 for any other (never says whose it is)."""
+    try:
+        account = Account.get(account_no, consistent_read=True)
+    except Account.DoesNotExist:
+        raise errors.NotFound("未找到该职工") from None
+    if account.kind != "employee" or account.unit_no != unit_no:
+        raise errors.NotFound("未找到该职工")
+    return account
+
+
+def employee(unit_no: str, account_no: str) -> Employee:
+    return _with_people([employee_account(unit_no, account_no)])[0]
+
+
+def account_no_for(serial: str) -> str:
+    return "GR" + hashlib.sha256(serial.encode()).hexdigest()[:12].upper()
+
+
+def _ratio(field: str, value: str | None, default: str) -> Decimal:
+    try:
+        ratio = deposits.parse_ratio(value if value is not None else default)
+    except ValueError as exc:
+        raise errors.ValidationFailed.field(field, str(exc)) from None
+    problem = deposits.ratio_problem(ratio, policy.get().deposit)
+    if problem:
+        raise errors.ValidationFailed.field(field, problem)
+    return ratio
+
+
+def register_employee(unit_no: str, *, serial: str, name: str, id_number: str, phone: str, base_fen: int,
+                      ratio_unit: str | None, ratio_person: str | None, now: dt.datetime) -> Employee:
+    """缴存人登记: the person (if new) and a normal employee account of this unit, in one transaction."""
+    account_no = account_no_for(serial)
+    try:
+        existing = Account.get(account_no, consistent_read=True)
+        if existing.unit_no != unit_no:
+            raise errors.Conflict("业务流水号冲突，请更换请求编号")
+        return employee(unit_no, account_no)
+    except Account.DoesNotExist:
+        pass
+    unit = unit_of(unit_no, active=True)
+    dep = policy.get().deposit
+    r_unit = _ratio("ratio_unit", ratio_unit, unit.ratio_unit)
+    r_person = _ratio("ratio_person", ratio_person, unit.ratio_person)
+    problem = deposits.base_problem(base_fen, dep)
+    if problem:
+        raise errors.ValidationFailed.field("base", problem)
+    try:
+        person = Person.get(id_number, consistent_read=True)
+        if person.name.strip() != name.strip():
+            raise errors.NotEligible("姓名与中心记录中该身份证号的姓名不符，请核对",
+                                     details={"fields": {"name": "与身份证号不符"}})
+        new_person = None
+    except Person.DoesNotExist:
+        new_person = Person(id_number, name=name.strip(), phone=phone, updated_at=now)
+    if new_person is None:
+        for acct in Account.person_index.query(id_number):
+            if acct.status == "normal":
+                raise errors.NotEligible("该职工已有正常缴存的公积金账户，请原单位办理封存后再登记")
+    money = deposits.contribution(base_fen, r_unit, r_person, dep)
+    day = now.astimezone(clock.CHINA).date().isoformat()
+    account = Account(account_no, id_number=id_number, kind="employee", unit_no=unit_no, status="normal",
+                      base=base_fen, ratio_unit=deposits.ratio_text(r_unit),
+                      ratio_person=deposits.ratio_text(r_person), monthly_amount=money.total, balance=0,
+                      paid_through=None, opened_on=day, version=0, updated_at=now)
+    record = business.new_record(serial_no=serial, owner=owner(unit_no), kind="employee_registration",
+                                 title="缴存人登记", now=now, review=False, status="done", account_no=account_no,
+                                 details={"name": name, "id_number": id_number, "base": base_fen})
+    try:
+        with TransactWrite(connection=base.connection()) as tx:
+            if new_person is not None:
+                tx.save(new_person, condition=Person.id_number.does_not_exist())
+            tx.save(account, condition=Account.account_no.does_not_exist())
+            tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code != "TransactionCanceledException":
+            raise
+        try:   # a concurrent retry of the same request got there first
+            return employee(unit_no, account_no)
+        except errors.NotFound:
+            raise errors.Conflict("该职工刚被登记，请刷新后查看") from None
+    audit.record("unit.employee.register", role="unit", who=unit_no, result=audit.OK, now=now,
+                 details={"account_no": account_no, "id_number": id_number})
+    return Employee(account, name.strip() if new_person else person.name, phone if new_person else person.phone)
+
+
+def update_employee(unit_no: str, account_no: str, *, name: str | None, phone: str | None,
+                    now: dt.datetime) -> Employee:
+    """缴存人信息变更: the employee's name and phone in the center's records."""
+    account = employee_account(unit_no, account_no)
+    actions = []
+    if name is not None:
+        actions.append(Person.name.set(name.strip()))
+    if phone is not None:
+        actions.append(Person.phone.set(phone))
+    if not actions:
+        raise errors.ValidationFailed("没有需要变更的信息", details={"fields": {"body": "至少变更一项信息"}})
+    try:
+        Person(account.id_number).update(actions=[*actions, Person.updated_at.set(now)],
+                                         condition=Person.id_number.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.NotFound("未找到该职工的个人信息，请联系公积金中心") from None
+        raise
+    audit.record("unit.employee.update", role="unit", who=unit_no, result=audit.OK, now=now,
+                 details={"account_no": account_no, "fields": ",".join(k for k, v in (("name", name), ("phone", phone))
+                                                                       if v is not None)})
+    return employee(unit_no, account_no)
+
+
+def seal_employee(unit_no: str, account_no: str, *, serial: str, reason: str, now: dt.datetime) -> Employee:
+    """封存: an employee who left stops depositing; the balance stays (and earns interest)."""
+    account = employee_account(unit_no, account_no)
+    if account.status == "sealed":
+        raise errors.AlreadyDone("该职工账户已封存")
+    if account.status != "normal":
+        raise errors.NotEligible("该职工账户不是正常状态，不能封存")
+    day = now.astimezone(clock.CHINA).date().isoformat()
+    try:
+        account.update(actions=[Account.status.set("sealed"), Account.sealed_on.set(day),
+                                Account.version.set(int(account.version or 0) + 1), Account.updated_at.set(now)],
+                       condition=(Account.version == account.version) & (Account.status == "normal"))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.Conflict("职工账户刚被修改，请刷新后重试") from None
+        raise
+    business.submit(business.new_record(serial_no=serial, owner=owner(unit_no), kind="employee_seal",
+                                        title="职工封存", now=now, review=False, status="done",
+                                        account_no=account_no, details={"reason": reason}))
+    audit.record("unit.employee.seal", role="unit", who=unit_no, result=audit.OK, now=now,
+                 details={"account_no": account_no})
+    return employee(unit_no, account_no)
+
+
+# ---------------------------------------------------------------- 基数调整
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    account_no: str
+    old_base: int
+    base: int
+    monthly_amount: int
+
+
+def adjust_bases(unit_no: str, *, serial: str, lines: list[tuple[str, int]], now: dt.datetime) -> list[Adjusted]:
+    """基数调整: new bases for many employees at once, all lines valid or none applied."""
+    dep = policy.get().deposit
+    local = now.astimezone(clock.CHINA)
+    if local.month != dep.base_adjustment_month:
+        raise errors.WindowClosed(f"基数调整只在每年 {dep.base_adjustment_month} 月办理")
+    limit = policy.get().web_halls.units.max_lines_per_request
+    if not lines:
+        raise errors.ValidationFailed.field("lines", "至少调整一名职工")
+    if len(lines) > limit:
+        raise errors.ValidationFailed.field("lines", f"一次最多调整 {limit} 名职工")
+    unit_of(unit_no, active=True)
+    year = str(local.year)
+    wanted = list(dict.fromkeys(no for no, _ in lines))
+    found = {a.account_no: a for a in Account.batch_get(wanted, consistent_read=True)}
+    problems: dict[str, str] = {}
+    seen: set[str] = set()
+    todo: list[tuple[Account, int]] = []
+    done: list[Adjusted] = []
+    for i, (account_no, new_base) in enumerate(lines):
+        acct = found.get(account_no)
+        if account_no in seen:
+            problems[f"lines.{i}.account_no"] = "同一职工出现了两次"
+            continue
+        seen.add(account_no)
+        if acct is None or acct.kind != "employee" or acct.unit_no != unit_no:
+            problems[f"lines.{i}.account_no"] = "不是本单位职工"
+            continue
+        if acct.base_serial == serial:           # applied by an earlier attempt of this same request
+            done.append(Adjusted(account_no, int(acct.base or 0), int(acct.base or 0), int(acct.monthly_amount or 0)))
+            continue
+        if acct.status != "normal":
+            problems[f"lines.{i}.account_no"] = "职工账户不是正常缴存状态"
+            continue
+        problem = deposits.base_problem(new_base, dep)
+        if problem:
+            problems[f"lines.{i}.base"] = problem
+            continue
+        if acct.base_year == year and int(acct.base_adjustments or 0) >= dep.base_adjustments_per_year:
+            problems[f"lines.{i}.account_no"] = f"该职工本年度已调整过基数（每年 {dep.base_adjustments_per_year} 次）"
+            continue
+        todo.append((acct, new_base))
+    if problems:
+        raise errors.ValidationFailed(f"{len(problems)} 行有误，未做任何调整，请修改后重新提交",
+                                      details={"fields": problems})
+    for acct, new_base in todo:
+        done.append(_set_base(acct, new_base, serial=serial, year=year, now=now))
+    business.submit(business.new_record(serial_no=serial, owner=owner(unit_no), kind="base_adjustment",
+                                        title="基数调整", now=now, review=False, status="done",
+                                        details={"employees": len(lines), "year": year}))
+    audit.record("unit.base_adjustment", role="unit", who=unit_no, result=audit.OK, now=now,
+                 details={"serial_no": serial, "employees": len(lines)})
+    order = {no: i for i, (no, _) in enumerate(lines)}
+    return sorted(done, key=lambda a: order[a.account_no])
+
+
+def _set_base(acct: Account, new_base: int, *, serial: str, year: str, now: dt.datetime) -> Adjusted:
+    dep = policy.get().deposit
+    for _attempt in range(3):
+        money = deposits.contribution(new_base, Decimal(acct.ratio_unit or "0"), Decimal(acct.ratio_person or "0"),
+                                      dep)
+        count = int(acct.base_adjustments or 0) + 1 if acct.base_year == year else 1
+        old_base = int(acct.base or 0)
+        try:
+            acct.update(actions=[Account.base.set(new_base), Account.monthly_amount.set(money.total),
+                                 Account.base_year.set(year), Account.base_adjustments.set(count),
+                                 Account.base_serial.set(serial), Account.version.set(int(acct.version or 0) + 1),
+                                 Account.updated_at.set(now)],
+                        condition=Account.version == acct.version)
+            return Adjusted(acct.account_no, old_base, new_base, money.total)
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            acct = Account.get(acct.account_no, consistent_read=True)   # a deposit moved it: read and again
+    raise errors.Conflict("职工账户正忙，请稍后重试")
