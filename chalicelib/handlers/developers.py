@@ -282,7 +282,7 @@ def register_developer(req: Request) -> DeveloperOut:
 
 @api.route("/v1/developers/me", roles=DEV, response=DeveloperOut, errors=(404,),
            summary="The developer's information (开发企业信息)")
-def me(req: Request) -> DeveloperOut:
+def developer_me(req: Request) -> DeveloperOut:
     d = developers.developer_of(req.subject)
     return DeveloperOut(developer_no=d.developer_no, name=d.name, credit_code=d.credit_code,
                         contact_name=d.contact_name, contact_phone=d.contact_phone, status=d.status)

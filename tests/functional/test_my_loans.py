@@ -123,7 +123,7 @@ def test_repayments_read_like_the_app_newest_first(client, borrower):
     status, body = _get(client, login, "/v1/me/loans/HT0006/repayments?limit=2")
     assert status == 200
     assert body["items"][0] == {"date": "2018-09-14", "period_no": 21, "periods_total": 120,
-                                "label": "第21期/总120期", "amount": "2497.82", "principal": "1909.87",
+                                "label": "第21期/总120期", "kind": "installment", "amount": "2497.82", "principal": "1909.87",
                                 "interest": "587.95", "penalty": "0.00", "balance_after": "189077.41"}
     assert body["items"][1]["label"] == "第20期/总120期"
     rest = _get(client, login, f"/v1/me/loans/HT0006/repayments?limit=2&cursor={body['next_cursor']}")[1]
