@@ -7,6 +7,7 @@ The caller is a developer logged in with its certificate (role ``developer``, su
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -275,6 +276,29 @@ def register_developer(req: Request) -> DeveloperOut:
                                       operator=req.subject, now=req.now)
     return DeveloperOut(developer_no=d.developer_no, name=d.name, credit_code=d.credit_code,
                         contact_name=d.contact_name, contact_phone=d.contact_phone, status=d.status)
+
+
+class DisbursementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disbursed_on: dt.date | None = None       # the day the bank paid the loan out; today when absent
+
+
+class DisbursedOut(BaseModel):
+    contract_no: str
+    status: str
+    disbursed_on: str
+    repayment_day: int
+    stages: list[StageOut]
+
+
+@api.route("/v1/admin/loans/{contract_no}/disbursement", "POST", roles=(auth.OPERATOR,),
+           op_roles=(auth.REVIEWER, auth.ADMIN), body=DisbursementIn, response=DisbursedOut, errors=(404, 409, 422),
+           summary="Record that an approved loan was paid out (贷款发放): repayment starts, the buyer is told")
+def disburse(req: Request, contract_no: str) -> DisbursedOut:
+    loan = developers.disburse(contract_no, on=req.body.disbursed_on, operator=req.subject, now=req.now)
+    return DisbursedOut(contract_no=loan.contract_no, status=loan.status, disbursed_on=loan.disbursed_on,
+                        repayment_day=int(loan.repayment_day), stages=[StageOut(**s) for s in stages_of(loan)])
 
 
 # ---------------------------------------------------------------- the developer

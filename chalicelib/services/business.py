@@ -45,9 +45,13 @@ class Reviewer:
 
 _REVIEWERS: dict[str, Reviewer] = {}
 # Modules that register reviewers; imported lazily when a review route needs them.
-REVIEWER_MODULES: list[str] = ["chalicelib.services.flexible"]
-REVIEWER_MODULES.append("chalicelib.services.withdrawals")
-REVIEWER_MODULES += ["chalicelib.services.units", "chalicelib.services.developers"]
+REVIEWER_MODULES: list[str] = [
+    "chalicelib.services.flexible",
+    "chalicelib.services.withdrawals",
+    "chalicelib.services.units",
+    "chalicelib.services.developers",
+]
+CLAIM_SECONDS = 300     # how long a decision may run (bank payout included) before another operator may take over
 
 
 def register(kind: str, reviewer: Reviewer) -> None:
@@ -103,22 +107,34 @@ def get(serial_no: str) -> BusinessRecord:
 
 
 def decide(serial_no: str, *, approve: bool, opinion: str, operator: str, now: datetime) -> BusinessRecord:
-    """An operator's decision: run the kind's reviewer, then record status, opinion and time, once."""
+    """An operator's decision: claim the record, run the kind's reviewer, then record status, opinion and time.
+
+    The claim comes first (a conditional write), so two operators deciding at once cannot both run their
+    side effects: without it an approval could pay out or create a loan while a concurrent rejection wins the
+    status. A reviewer that refuses (raises) releases the claim; a claim left by a crashed process lapses after
+    ``CLAIM_SECONDS`` and the next decision takes over (approvals resume: their postings are replay-safe)."""
     record = get(serial_no)
     if record.status != "submitted" or record.queue is None:
         raise errors.AlreadyDone("该业务已审核")
     reviewer = reviewer_for(record.kind)
-    if approve:
-        status = reviewer.approve(record, opinion, now)
-    else:
-        if reviewer.reject is not None:
-            reviewer.reject(record, opinion, now)
-        status = "rejected"
+    token = _claim(record, now)
+    try:
+        if approve:
+            status = reviewer.approve(record, opinion, now)
+        else:
+            if reviewer.reject is not None:
+                reviewer.reject(record, opinion, now)
+            status = "rejected"
+    except BaseException:
+        _release(serial_no, token)
+        raise
+    record = get(serial_no)
     try:
         record.update(actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
                                BusinessRecord.decided_at.set(clock.iso(now)),
-                               BusinessRecord.decided_by.set(operator), BusinessRecord.queue.remove()],
-                      condition=BusinessRecord.status == "submitted")
+                               BusinessRecord.decided_by.set(operator), BusinessRecord.queue.remove(),
+                               BusinessRecord.claim.remove(), BusinessRecord.claim_until.remove()],
+                      condition=(BusinessRecord.status == "submitted") & (BusinessRecord.claim == token))
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise errors.AlreadyDone("该业务已审核") from None
@@ -126,6 +142,35 @@ def decide(serial_no: str, *, approve: bool, opinion: str, operator: str, now: d
     if reviewer.notify is not None:
         reviewer.notify(record, now)
     return record
+
+
+def _claim(record: BusinessRecord, now: datetime) -> str:
+    """Take the record for one decision; 409 ``IN_PROGRESS`` while another operator's decision runs."""
+    import secrets
+
+    token = secrets.token_hex(8)
+    ts = int(now.timestamp())
+    try:
+        record.update(actions=[BusinessRecord.claim.set(token), BusinessRecord.claim_until.set(ts + CLAIM_SECONDS)],
+                      condition=(BusinessRecord.status == "submitted") & (
+                          BusinessRecord.claim.does_not_exist() | (BusinessRecord.claim_until < ts)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        fresh = get(record.serial_no)
+        if fresh.status != "submitted":
+            raise errors.AlreadyDone("该业务已审核") from None
+        raise errors.InProgress("另一位经办人正在审核该业务，请稍后刷新") from None
+    return token
+
+
+def _release(serial_no: str, token: str) -> None:
+    """Give the record back after a refused approval (best effort: a lapsed claim frees it anyway)."""
+    try:
+        get(serial_no).update(actions=[BusinessRecord.claim.remove(), BusinessRecord.claim_until.remove()],
+                              condition=BusinessRecord.claim == token)
+    except (UpdateError, errors.NotFound):
+        pass
 
 
 def set_status(serial_no: str, status: str, *, now: datetime, opinion: str | None = None) -> None:

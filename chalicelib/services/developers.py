@@ -366,6 +366,46 @@ def _notify_loan(record: BusinessRecord, now: dt.datetime) -> None:
 business.register(LOAN, business.Reviewer(title="公积金贷款申请", approve=_approve_loan, notify=_notify_loan))
 
 
+def disburse(contract_no: str, *, on: dt.date | None, operator: str, now: dt.datetime) -> Loan:
+    """贷款发放: the center records that the bank paid an approved loan out. The loan goes into repayment
+    (``normal``): its plan starts the month after ``on`` on that day of the month (at most the 28th), and its
+    last stage is done. Recording it twice changes nothing (the second answers the loan as it is)."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        loan = Loan.get(contract_no, consistent_read=True)
+    except Loan.DoesNotExist:
+        raise errors.NotFound("未找到该借款合同") from None
+    if loan.status != "approved":
+        if loan.status in ("normal", "overdue", "settled") and any(
+                s.code == "disbursed" and s.state == "done" for s in (loan.stages or [])):
+            return loan
+        raise errors.NotEligible("该借款合同不是待放款状态")
+    day = on or now.astimezone(clock.CHINA).date()
+    if day > now.astimezone(clock.CHINA).date():
+        raise errors.ValidationFailed.field("disbursed_on", "放款日期不能晚于今天")
+    stages = [Stage(code=s.code, name=s.name, state=s.state, at=s.at, note=s.note) for s in (loan.stages or [])
+              if s.code != "disbursed"]
+    stages.append(Stage(code="disbursed", name=dict(STAGES)["disbursed"], state="done", at=clock.iso(now),
+                        note=f"{day.isoformat()} 放款"))
+    try:
+        loan.update(actions=[Loan.status.set("normal"), Loan.disbursed_on.set(day.isoformat()),
+                             Loan.repayment_day.set(min(day.day, 28)), Loan.stages.set(stages),
+                             Loan.version.add(1), Loan.updated_at.set(now)],
+                    condition=(Loan.status == "approved") & (Loan.version == loan.version))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.Conflict("借款合同已变化，请刷新后重试") from None
+        raise
+    audit.record("loan.disbursed", role="operator", who=operator, result=audit.OK, now=now,
+                 details={"contract_no": contract_no, "principal": money.format(int(loan.principal))})
+    notify.citizen(loan.id_number, title="贷款已发放",
+                   body=f"您的住房公积金贷款（合同号 {contract_no}）已于 {day.isoformat()} 发放，金额 "
+                        f"{money.format(int(loan.principal))} 元，每月 {loan.repayment_day} 日还款。",
+                   kind="business", now=now, key=f"disbursed#{contract_no}", serial_no=loan.application_serial)
+    return loan
+
+
 def loan_application(developer_no: str, serial: str) -> tuple[BusinessRecord, Loan | None]:
     """One loan application of this developer, with its loan once approved."""
     record = _record(serial, developer_no)

@@ -24,7 +24,9 @@ same reference), then post; a retry posts at most once. Payments out (提取): p
 
 from __future__ import annotations
 
+import random
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,6 +168,11 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
         except TransactWriteError as exc:
             failed = _failed_label(exc, tx.labels())
             if failed is None:
+                if _conflicted(exc):
+                    # another transaction held one of our items (real DynamoDB, under contention): nothing was
+                    # written; read again and retry after a short, jittered pause
+                    time.sleep(random.uniform(0.01, 0.05) * (_attempt + 1))
+                    continue
                 raise
             kind, index = failed
             if kind == "reverses":
@@ -278,6 +285,14 @@ def _failed_label(exc: TransactWriteError, labels: list[tuple[str, int]]) -> tup
         if label[0] == "extra":
             return label
     return failed[0]
+
+
+def _conflicted(exc: TransactWriteError) -> bool:
+    """Cancelled only because another transaction was using an item (``TransactionConflict``)."""
+    if exc.cause_response_code != "TransactionCanceledException":
+        return False
+    codes = {reason.code for reason in (exc.cancellation_reasons or []) if reason is not None and reason.code}
+    return bool(codes) and codes <= {"TransactionConflict", "None"}
 
 
 def mark_paid(serial_no: str) -> bool:

@@ -79,8 +79,10 @@ def citizens(notices: Sequence[Notice], *, kind: str, now: datetime) -> None:
 
     with Message.batch_write() as batch:
         for n in notices:
+            # a batch write does not go through Message.save, so the box key is set here (box-index lists it)
             batch.save(Message(id_number=n.id_number, message_id=message_id(now), box="unread", kind=kind,
-                               title=n.title, body=n.body, created_at=clock.iso(now), serial_no=n.serial_no))
+                               title=n.title, body=n.body, created_at=clock.iso(now), serial_no=n.serial_no,
+                               box_key=Message.box_key_for(n.id_number, "unread")))
     for n in notices:
         users = list(User.id_number_index.query(n.id_number, limit=1))
         if not users or not users[0].sms_subscribed:

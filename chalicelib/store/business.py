@@ -53,6 +53,8 @@ class BusinessRecord(BaseModel):
     account_no = UnicodeAttribute(null=True)
     details = MapAttribute(null=True)               # the application's own fields (masked where personal)
     queue = UnicodeAttribute(null=True)             # = kind while waiting for review (sparse)
+    claim = UnicodeAttribute(null=True)             # the decision under way (random token), while it runs
+    claim_until = NumberAttribute(null=True)        # epoch seconds: a claim left by a crashed decision lapses
     version = VersionAttribute()
 
     owner_index = OwnerIndex()

@@ -178,6 +178,54 @@ def test_an_approved_loan_application_creates_the_contract_the_buyer_sees(client
     assert "贷款申请已提交" in titles and "贷款申请已审批通过" in titles
 
 
+def test_disbursement_puts_the_approved_loan_into_repayment_and_the_buyer_sees_it(client, dev, reviewer):
+    # GIVEN an approved loan application of a registered buyer
+    project_no, building_no = _approved_building(client, dev, reviewer)
+    buyer = _buyer()
+    user = factories.user(buyer)
+    me = factories.login(user.user_id)
+    app = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, buyer),
+                key="l1").json_body
+    _decide(client, reviewer, app["serial_no"])
+    contract_no = Loan.person_index.query(buyer.id_number).next().contract_no
+    assert client.http.get(f"/v1/me/loans/{contract_no}/schedule", headers=me.headers).status_code == 422
+
+    # WHEN the center records the disbursement (贷款发放)
+    path = f"/v1/admin/loans/{contract_no}/disbursement"
+    resp = client.http.post(path, headers=reviewer.headers, body=json.dumps({"disbursed_on": "2026-07-14"}))
+    assert resp.status_code == 200, resp.body
+    assert (resp.json_body["status"], resp.json_body["repayment_day"]) == ("normal", 14)
+    again = client.http.post(path, headers=reviewer.headers, body=json.dumps({"disbursed_on": "2026-07-14"}))
+    assert again.status_code == 200 and again.json_body == resp.json_body
+
+    # THEN the buyer's loan is in repayment: every stage done, a 360-month plan from 2026-08-14, and a message
+    loans = client.http.get("/v1/me/loans", headers=me.headers).json_body
+    assert [(x["contract_no"], x["status"], x["next_due_on"]) for x in loans] == [(contract_no, "normal",
+                                                                                   "2026-08-14")]
+    progress = client.http.get(f"/v1/me/loans/{contract_no}/progress", headers=me.headers).json_body
+    assert [s["state"] for s in progress["stages"]] == ["done"] * 4
+    plan = client.http.get(f"/v1/me/loans/{contract_no}/schedule", headers=me.headers).json_body
+    assert len(plan["periods"]) == 360 and plan["periods"][-1]["balance_after"] == "0.00"
+    assert "贷款已发放" in [m.title for m in Message.query(buyer.id_number)]
+
+
+def test_disbursement_is_refused_for_a_future_day_an_unknown_contract_and_a_developer(client, dev, reviewer):
+    project_no, building_no = _approved_building(client, dev, reviewer)
+    buyer = _buyer()
+    app = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, buyer),
+                key="l1").json_body
+    _decide(client, reviewer, app["serial_no"])
+    contract_no = Loan.person_index.query(buyer.id_number).next().contract_no
+    future = client.http.post(f"/v1/admin/loans/{contract_no}/disbursement", headers=reviewer.headers,
+                              body=json.dumps({"disbursed_on": "2026-07-16"}))
+    assert future.status_code == 400 and "disbursed_on" in future.json_body["error"]["details"]["fields"]
+    assert Loan.get(contract_no).status == "approved"
+    unknown = client.http.post("/v1/admin/loans/HT404/disbursement", headers=reviewer.headers, body="{}")
+    assert unknown.status_code == 404
+    by_dev = client.http.post(f"/v1/admin/loans/{contract_no}/disbursement", headers=dev.headers, body="{}")
+    assert by_dev.status_code == 403
+
+
 def test_a_rejected_loan_application_creates_no_loan_and_tells_the_buyer(client, dev, reviewer):
     project_no, building_no = _approved_building(client, dev, reviewer)
     buyer = _buyer()

@@ -214,3 +214,31 @@ def test_a_withdrawal_is_reversed_once_and_only_for_its_own_account_and_amount(b
         ledger.post([Posting(acct.account_no, "W9R2", "D", 300, "reversal", reverses="W9")], now=NOW)
     assert Account.get(acct.account_no, consistent_read=True).balance == 1_000
     assert ledger.mark_paid("W9") is False and LedgerEntry.get("W9", consistent_read=True).status == "reversed"
+
+
+def test_a_transaction_conflict_is_retried_and_posts_once(aws, monkeypatch):
+    # GIVEN real DynamoDB's answer under contention: the first transaction is cancelled for a conflict
+    # (neither moto nor DynamoDB Local raise it themselves, so it is injected at the botocore call)
+    import botocore.client
+    from botocore.exceptions import ClientError
+
+    acct = factories.account(factories.person(), balance=1_000)
+    real = botocore.client.BaseClient._make_api_call
+    conflicts = []
+
+    def flaky(self, operation, params):
+        if operation == "TransactWriteItems" and not conflicts:
+            conflicts.append(operation)
+            reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}] + \
+                      [{"Code": "None"}] * (len(params["TransactItems"]) - 1)
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                               "CancellationReasons": reasons}, operation)
+        return real(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", flaky)
+
+    # WHEN a withdrawal is posted THEN it is retried and applied exactly once
+    result = ledger.post([Posting(acct.account_no, "WC1", "W", 400, "withdrawal")], now=NOW)
+    assert conflicts and not result.replayed
+    assert Account.get(acct.account_no, consistent_read=True).balance == 600
+    assert [e.serial_no for e in _entries(acct.account_no)] == ["WC1"]

@@ -115,3 +115,49 @@ def test_bad_decisions_are_400(client, operator, body):
 def test_unknown_kind_and_unknown_serial_are_404(client, operator):
     assert client.http.get("/v1/admin/reviews?kind=nope", headers=operator.headers).status_code == 404
     assert _decide(client, operator, "NOPE").status_code == 404
+
+
+def test_a_rejection_while_an_approval_runs_is_refused_and_only_the_approval_acts(aws, monkeypatch):
+    # GIVEN an approval whose side effects are under way
+    calls.clear()
+    _submit("RACE1")
+    seen = {}
+
+    def slow_approve(record, opinion, now):
+        # WHEN another operator rejects in the middle of it
+        with pytest.raises(errors.InProgress):
+            business.decide("RACE1", approve=False, opinion="不同意", operator="op2", now=now)
+        seen["status_meanwhile"] = BusinessRecord.get("RACE1", consistent_read=True).status
+        return _approve(record, opinion, now)
+
+    import dataclasses
+
+    monkeypatch.setitem(business._REVIEWERS, "test_kind",
+                        dataclasses.replace(business._REVIEWERS["test_kind"], approve=slow_approve))
+    record = business.decide("RACE1", approve=True, opinion="同意", operator="op1", now=NOW)
+
+    # THEN the rejection ran nothing, and the approval's outcome is the record's
+    assert seen["status_meanwhile"] == "submitted"
+    assert [c for c in calls if c[1] == "RACE1"] == [("approve", "RACE1"), ("notify", "RACE1")]
+    fresh = BusinessRecord.get("RACE1", consistent_read=True)
+    assert (fresh.status, fresh.decided_by, fresh.claim, fresh.queue) == ("done", "op1", None, None)
+    assert record.status == "done"
+
+
+def test_a_refused_approval_gives_the_record_back_and_a_crashed_ones_claim_lapses(aws):
+    # GIVEN an approval the reviewer refuses THEN the record can be decided again at once
+    _submit("CLAIM1", refuse="yes")
+    with pytest.raises(errors.NotEligible):
+        business.decide("CLAIM1", approve=True, opinion="同意", operator="op1", now=NOW)
+    assert BusinessRecord.get("CLAIM1", consistent_read=True).claim is None
+    business.decide("CLAIM1", approve=False, opinion="材料不全", operator="op1", now=NOW)
+
+    # GIVEN a claim left by a decision that crashed
+    _submit("CLAIM2")
+    record = BusinessRecord.get("CLAIM2", consistent_read=True)
+    business._claim(record, NOW)
+    # THEN it blocks other decisions until it lapses, then the next decision takes over
+    with pytest.raises(errors.InProgress):
+        business.decide("CLAIM2", approve=True, opinion="同意", operator="op2", now=NOW)
+    later = NOW.replace(minute=NOW.minute + business.CLAIM_SECONDS // 60 + 1)
+    assert business.decide("CLAIM2", approve=True, opinion="同意", operator="op2", now=later).status == "done"
