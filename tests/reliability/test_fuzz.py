@@ -1,7 +1,7 @@
 """Schemathesis fuzzes every operation of ``/v1/openapi.json`` against the API served over HTTP on loopback.
 
-The server is Chalice's threaded local server in this process (``tests.support.server``), backed by DynamoDB
-Local and the seeded world (``tests.support.world``). Each generated request carries a fresh session of the
+The server is Chalice's threaded local server in this process (``live`` in ``conftest.py``), backed by
+DynamoDB Local and the seeded world (``tests.support.world``). Each generated request carries a fresh session of the
 role the route accepts (and a step-up token where one is needed), so protected routes are fuzzed past the
 401; schemathesis generates valid and invalid bodies, queries, path parameters and ``Idempotency-Key`` values.
 
@@ -15,7 +15,6 @@ schemathesis's coverage phase, ``GJJ_FUZZ_COVERAGE=1``).
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 import schemathesis
@@ -27,7 +26,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 import app  # noqa: F401  (every blueprint registered before the document is built)
 from chalicelib.http import openapi
 from chalicelib.http.api import REGISTRY
-from tests.support import factories, server
+from tests.support import factories
 from tests.support import world as W
 
 pytestmark = pytest.mark.ddblocal
@@ -40,35 +39,6 @@ CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": COVERA
 schema = schemathesis.openapi.from_dict(openapi.build(), config=CONFIG)
 ROUTES = {(r.method, r.path): r for r in REGISTRY}
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
-
-
-@pytest.fixture(scope="module")
-def live(ddb_local_server, tmp_path_factory):
-    """The API on a free loopback port, over DynamoDB Local tables of its own, with the world seeded."""
-    from chalicelib import settings as stage
-    from chalicelib.adapters import bank, sms
-    from chalicelib.services import remittance
-    from chalicelib.store import base
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GJJ_DDB_ENDPOINT", ddb_local_server.endpoint)
-        mp.setenv("GJJ_TABLE_PREFIX", f"fz{uuid.uuid4().hex[:6]}-")
-        mp.setenv("GJJ_LOCAL_DIR", str(tmp_path_factory.mktemp("fuzz-local")))
-        stage.reset()
-        base.configure()
-        bank.reset()
-        sms.reset()
-        base.create_tables()
-        world = W.build()
-        running = server.start()
-        try:
-            yield running, world
-        finally:
-            running.stop()
-            base.delete_tables()
-            remittance.reset_cache()
-    stage.reset()
-    base.configure()
 
 
 def _headers(case, world: W.World) -> dict[str, str]:
@@ -93,11 +63,10 @@ def test_the_document_lists_every_route():
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
 def test_no_operation_answers_a_server_error(case, live):
-    running, world = live
-    headers = _headers(case, world)
+    headers = _headers(case, live.world)
     if case.headers:
         headers = {**case.headers, **headers}
-    response = case.call(base_url=running.url, headers=headers, timeout=30)
+    response = case.call(base_url=live.url, headers=headers, timeout=30)
     if os.environ.get("GJJ_FUZZ_LOG"):
         with open(os.environ["GJJ_FUZZ_LOG"], "a") as fh:
             fh.write(f"{case.operation.method.upper()} {case.operation.path} {response.status_code}\n")
