@@ -10,7 +10,7 @@ from chalice import Chalice, Cron
 from chalicelib import jobs, policy
 from chalicelib.handlers import BLUEPRINTS
 
-app = Chalice(app_name="gjj")
+app = Chalice(app_name="gjj", configure_logs=False)   # logs: chalicelib.log (JSON, masked) only
 app.api.binary_types.append("application/pdf")
 app.api.binary_types.append("image/png")
 
