@@ -79,6 +79,43 @@ def test_log_retention_is_at_least_180_days(template):
 def test_job_roles_reach_only_their_own_tables(template):
     res = resources(template)
     role = res["OpenRemittanceWindowRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    table_arns = [arn for s in role for arn in (s.get("Resource") if isinstance(s.get("Resource"), list) else [])
-                  if "dynamodb" in arn]
+    table_arns = [json.dumps(arn) for s in role
+                  for arn in (s.get("Resource") if isinstance(s.get("Resource"), list) else [])
+                  if "dynamodb" in json.dumps(arn)]
     assert table_arns and all("gjj-prod-state" in arn for arn in table_arns)
+
+
+def _function_names(res: dict) -> list[str]:
+    return [name for name, r in res.items() if r["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function")]
+
+
+def test_every_function_has_its_own_log_group_kept_180_days(template):
+    res = resources(template)
+    groups = {json.dumps(r["Properties"]["LogGroupName"]): r["Properties"]["RetentionInDays"]
+              for r in res.values() if r["Type"] == "AWS::Logs::LogGroup"}
+    for name in _function_names(res):
+        [retention] = [days for group, days in groups.items() if "${" + name + "}" in group]
+        assert retention >= 180, name
+
+
+def _statements(res: dict, function: str) -> list[dict]:
+    role = res[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [s for p in res[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_only_the_api_and_dispatch_sms_may_send_sms_and_only_to_phone_numbers(template):
+    res = resources(template)
+    senders = {name for name in _function_names(res)
+               if any("sns:Publish" in s["Action"] for s in _statements(res, name))}
+    assert senders == {"APIHandler", "DispatchSms"}
+    for name in senders:
+        [sms] = [s for s in _statements(res, name) if "sns:Publish" in s["Action"]]
+        assert "Resource" not in sms and "sns:*:*:*" in json.dumps(sms["NotResource"])   # every topic excluded
+
+
+def test_policies_name_arns_in_the_stacks_own_partition(template):
+    # China regions are the aws-cn partition: a literal "arn:aws:" would grant nothing there
+    res = resources(template)
+    for name in _function_names(res):
+        text = json.dumps(_statements(res, name))
+        assert '"arn:aws:' not in text, (name, text[:500])
