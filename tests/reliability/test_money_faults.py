@@ -158,8 +158,9 @@ def check_invariants(call: Call, direction: str) -> None:
     acct = Account.get(call.account_no, consistent_read=True)
     entries = list(LedgerEntry.flow_index.query(call.account_no))
     moved = sum(e.amount if e.direction == "D" else -e.amount for e in entries)
-    # balance = fold of the ledger
+    # balance = fold of the ledger, and the money went the route's way
     assert int(acct.balance) == call.opening + moved, (acct.balance, call.opening, moved)
+    assert (moved >= 0) if direction == "in" else (moved <= 0), (direction, moved)
     # each month credited once; each withdrawal's business paid out at most once (reversals put it back)
     months = Counter(e.period for e in entries if e.direction == "D" and e.kind in ("remit", "backpay"))
     assert all(n == 1 for n in months.values()), months
