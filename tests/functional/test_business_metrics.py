@@ -88,3 +88,15 @@ def test_with_the_app_loaded_an_identifier_reaches_stdout_only_masked():
     text = out.stdout + out.stderr
     assert "140105198501011234" not in text and "13812345678" not in text
     assert "140105********1234" in out.stdout
+
+
+def test_a_scheduled_job_logs_under_its_eventbridge_event_id(aws, client, clock_file, capsys):
+    clock_file("2026-07-01T08:00:00+08:00")
+    remittance.reset_cache()
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=["arn:aws:events:cn-north-1:1:rule/x"])
+    client.lambda_.invoke("open_remittance_window", event)
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    [line] = [x for x in lines if x.get("message") == "remittance window"]
+    assert line["correlation_id"] == event["id"] and line["action"] == "open"
+    remittance.reset_cache()
