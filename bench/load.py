@@ -9,7 +9,8 @@ card, session) and loops over a weighted mix of reads and writes for ``--seconds
     password login (argon2), seal/unseal in turn (writes), one remittance each (a payment: bank + ledger).
 
 Plain threads, one ``requests.Session`` each. Any 5xx, any unexpected status and any connection error is an
-error; the run prints throughput and latency percentiles per operation and exits 1 on any error.
+error, and so is a ledger that disagrees afterwards (a paying user's month credited other than once); the run
+prints throughput and latency percentiles per operation and exits 1 on any error.
 
     python -m bench.load [--users 50] [--seconds 30] [--port 8040]
 """
@@ -172,6 +173,18 @@ def run_load(url: str, users: list[User], ops: list[Op], seconds: float, *, seed
     return result
 
 
+def ledger_mismatches(users: list[User]) -> list[str]:
+    """After the run: each user's month credited exactly once if their remittance succeeded, else not at all."""
+    from chalicelib.store.ledger import LedgerEntry
+
+    problems = []
+    for user in users:
+        months = [e.period for e in LedgerEntry.flow_index.query(user.account_no) if e.kind == "remit"]
+        if months != (["202611"] if user.paid else []):
+            problems.append(f"ledger of {user.account_no}: remittances {months}, paid={user.paid}")
+    return problems
+
+
 def print_summary(s: dict) -> None:
     print(f"load: {s['users']} users, {s['seconds']} s, {s['requests']} requests, {s['throughput_rps']} req/s, "
           f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}")
@@ -228,13 +241,15 @@ def main(argv: list[str] | None = None) -> int:
         world = W.build()                      # demo records, personas, open window, clock pinned
         users = seed_users(args.users)
         url = f"http://127.0.0.1:{args.port}"
+        api_log = open(workdir / "api.log", "wb")   # noqa: SIM115  (closed with the process)
         api = subprocess.Popen([sys.executable, "-m", "tests.support.server", "--port", str(args.port)],
-                               cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               cwd=ROOT, env={**os.environ, **env}, stdout=api_log, stderr=subprocess.STDOUT)
         _wait_for(url, api)
         print(f"load: API on {url} (DynamoDB Local {ddb.endpoint}); {args.users} users for {args.seconds} s ...",
               flush=True)
-        summary = run_load(url, users, mix(world.values), args.seconds).summary()
+        result = run_load(url, users, mix(world.values), args.seconds)
+        result.errors += ledger_mismatches(users)
+        summary = result.summary()
     finally:
         if api is not None:
             api.terminate()
@@ -244,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                 api.kill()
         ddb.stop()
     print_summary(summary)
+    if summary["errors"]:
+        print(f"  the API's output: {workdir / 'api.log'}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -34,14 +34,20 @@ class Running:
 
 
 def _local_server(host: str, port: int):
+    from chalice import local
     from chalice.config import Config
-    from chalice.local import create_local_server
 
     from app import app
 
+    class Server(local.ThreadedHTTPServer):
+        request_queue_size = 128      # socketserver's default of 5 is too short a backlog for 50 users
+
     config = Config(chalice_stage="local", user_provided_params={},
                     config_from_disk={"app_name": "gjj", "lambda_timeout": 29, "lambda_memory_size": 1024})
-    return create_local_server(app, config, host, port)
+    if not isinstance(app, local.LocalChalice):      # what chalice.local.create_local_server does, once
+        local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
+        app.__class__ = local.CustomLocalChalice
+    return local.LocalDevServer(app, config, host, port, server_cls=Server)
 
 
 def start(host: str = "127.0.0.1", port: int = 0) -> Running:
