@@ -13,9 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("package")
+def _package(out: Path) -> Path:
     env = {**os.environ, "AWS_DEFAULT_REGION": "cn-north-1"}
     subprocess.run([sys.executable, "-m", "deploy.template", "--stage", "prod", "--out", str(out / "extra")],
                    cwd=ROOT, check=True, env=env, capture_output=True)
@@ -25,6 +23,22 @@ def template(tmp_path_factory) -> Path:
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     return out / "prod" / "sam.json"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, worker_id) -> Path:
+    """One `chalice package` per test run: pytest-xdist workers share the run's base temp dir and take turns
+    under a file lock, so a second worker reuses the first one's template instead of building it again."""
+    import fcntl
+
+    if worker_id == "master":
+        return _package(tmp_path_factory.mktemp("package"))
+    shared = tmp_path_factory.getbasetemp().parent / "package"
+    shared.mkdir(exist_ok=True)
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sam = shared / "prod" / "sam.json"
+        return sam if sam.exists() else _package(shared)
 
 
 def resources(path: Path) -> dict:
