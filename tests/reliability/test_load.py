@@ -21,7 +21,7 @@ def test_fifty_users_on_mixed_operations_get_no_errors(live):
     # GIVEN fifty depositors of their own (flexible account, card, session)
     users = load.seed_users(50)
     # WHEN they all loop over reads, logins, seal/unseal and a remittance each for a few seconds
-    result = load.run_load(live.url, users, load.mix(live.world.values), SECONDS)
+    result = load.run_load(live.url, users, load.mix(live.world.values, load.seed_login()), SECONDS)
     summary = result.summary()
     load.print_summary(summary)
     # THEN nothing failed, the mix ran, and each paying user's month was credited once
