@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint install dynamodb-local bench clean package
+.PHONY: run test test-fast lint install dynamodb-local bench fuzz load clean package
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,21 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 
+## bench: every route (p50/p99 vs a one-GetItem baseline, statuses, DynamoDB calls), import time, `gjj import` and
+## every scheduled job at 10,000 and 100,000 items; tables to out/bench/ and README.md (BENCH_ARGS=--quick: short)
 bench: install dynamodb-local
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --readme $(BENCH_ARGS)
+
+## fuzz: schemathesis on every operation of /v1/openapi.json over HTTP, 100 examples each plus the coverage phase
+fuzz: install dynamodb-local
+	GJJ_FUZZ_EXAMPLES=$${GJJ_FUZZ_EXAMPLES:-100} GJJ_FUZZ_COVERAGE=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider \
+		tests/reliability/test_fuzz.py
+
+## load: 50 users on mixed operations for LOAD_SECONDS against the API served like `make run` on LOAD_PORT
+LOAD_PORT ?= 8040
+LOAD_SECONDS ?= 30
+load: install dynamodb-local
+	$(BIN)/python -m bench.load --port $(LOAD_PORT) --seconds $(LOAD_SECONDS) --json out/load/latest.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

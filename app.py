@@ -10,7 +10,7 @@ from chalice import Chalice, Cron
 from chalicelib import jobs, policy
 from chalicelib.handlers import BLUEPRINTS
 
-app = Chalice(app_name="gjj")
+app = Chalice(app_name="gjj", configure_logs=False)   # logs: chalicelib.log (JSON, masked) only
 app.api.binary_types.append("application/pdf")
 app.api.binary_types.append("image/png")
 
@@ -22,9 +22,13 @@ for module_name in BLUEPRINTS:
 
 def _schedule(job: jobs.Job):
     def handler(event):
-        from chalicelib import clock
+        from chalicelib import clock, log
 
-        return jobs.run(job.name, clock.now())
+        token = log.correlation_id.set(getattr(event, "event_id", None))   # the EventBridge event id
+        try:
+            return jobs.run(job.name, clock.now())
+        finally:
+            log.correlation_id.reset(token)
 
     handler.__name__ = job.function_name
     return app.schedule(Cron(*job.cron), name=job.function_name,

@@ -48,8 +48,13 @@ def _powertools_logger():
 
         _root = Logger(service=SERVICE, logger_formatter=MaskingFormatter(json_default=str),
                        logger_handler=CurrentStdout(), json_default=str, use_rfc3339=True)
-        # masked lines only: never hand the raw record to the root logger's handlers
-        logging.getLogger(_root.name).propagate = False
+        # masked lines only: never hand the raw record to the root logger's handlers, nor to a handler some
+        # framework put on the same logger name before us (Chalice's plain "gjj - INFO - ..." one)
+        named = logging.getLogger(_root.name)
+        named.propagate = False
+        for handler in list(named.handlers):
+            if not isinstance(handler.formatter, MaskingFormatter):
+                named.removeHandler(handler)
     return _root
 
 

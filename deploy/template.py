@@ -73,17 +73,29 @@ def table_resources(stage: str) -> dict[str, Any]:
     return resources
 
 
-def _table_arns(stage: str, names: tuple[str, ...] | list[str]) -> list[str]:
+def _arn(service: str, resource: str, *, here: bool = True) -> dict[str, str]:
+    """An ARN in the stack's own partition (``aws-cn`` in the China regions, where the center deploys) and,
+    with ``here``, its own region and account."""
+    where = "${AWS::Region}:${AWS::AccountId}" if here else "*:*"
+    if service == "s3":
+        where = ":"
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:{where}:{resource}"}
+
+
+def _table_arns(stage: str, names: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
     arns = []
     for name in names:
-        table = f"arn:aws:dynamodb:*:*:table/gjj-{stage}-{name}"
-        arns += [table, f"{table}/index/*"]
+        arns += [_arn("dynamodb", f"table/gjj-{stage}-{name}"), _arn("dynamodb", f"table/gjj-{stage}-{name}/index/*")]
     return arns
 
 
 def _logs_statement() -> dict[str, Any]:
     return {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": "arn:aws:logs:*:*:*"}
+            "Resource": _arn("logs", "log-group:/aws/lambda/*")}
+
+
+# SMS straight to a phone number (no topic): every topic ARN is excluded, so a phone number is all that is left.
+_SMS_STATEMENT = {"Effect": "Allow", "Action": ["sns:Publish"], "NotResource": _arn("sns", "*", here=False)}
 
 
 def api_policy(stage: str) -> dict[str, Any]:
@@ -94,11 +106,10 @@ def api_policy(stage: str) -> dict[str, Any]:
         _logs_statement(),
         {"Effect": "Allow", "Action": _DDB_READ + _DDB_WRITE, "Resource": _table_arns(stage, tables)},
         {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-         "Resource": f"arn:aws:s3:::gjj-{stage}-uploads/*"},
-        {"Effect": "Allow", "Action": ["sns:Publish"], "NotResource": "arn:aws:sns:*:*:*"},
+         "Resource": _arn("s3", f"gjj-{stage}-uploads/*")},
+        _SMS_STATEMENT,
         {"Effect": "Allow", "Action": ["rekognition:CompareFaces"], "Resource": "*"},
-        {"Effect": "Allow", "Action": ["ssm:GetParameter"],
-         "Resource": f"arn:aws:ssm:*:*:parameter/gjj/{stage}/*"},
+        {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": _arn("ssm", f"parameter/gjj/{stage}/*")},
     ]}
 
 
@@ -109,11 +120,11 @@ def job_policy(stage: str, job_name: str) -> dict[str, Any]:
         statements.append({"Effect": "Allow", "Action": _DDB_READ + _DDB_WRITE,
                            "Resource": _table_arns(stage, tables)})
     if job_name in JOB_NEEDS_SNS:
-        statements.append({"Effect": "Allow", "Action": ["sns:Publish"], "NotResource": "arn:aws:sns:*:*:*"})
+        statements.append(_SMS_STATEMENT)
     statements.append({"Effect": "Allow", "Action": ["sqs:SendMessage"],
-                       "Resource": f"arn:aws:sqs:*:*:gjj-{stage}-jobs-dlq"})
+                       "Resource": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}})
     statements.append({"Effect": "Allow", "Action": ["ssm:GetParameter"],
-                       "Resource": f"arn:aws:ssm:*:*:parameter/gjj/{stage}/*"})
+                       "Resource": _arn("ssm", f"parameter/gjj/{stage}/*")})
     return {"Version": "2012-10-17", "Statement": statements}
 
 

@@ -203,7 +203,14 @@ def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: di
     except errors.ApiError as exc:
         status = exc.status
         return error_response(exc, out_headers)
-    except Exception:
+    except Exception as exc:
+        from chalicelib.store.transient import is_transient
+
+        if is_transient(exc):   # throttled, conflicting or unanswered DynamoDB call: "try again", not a 500
+            logger.warning("transient storage failure", extra={"fields": {"route": f"{route.method} {route.path}",
+                                                                         "error": type(exc).__name__}})
+            status = 503
+            return error_response(errors.ServiceUnavailable(headers={"Retry-After": "1"}), out_headers)
         logger.exception("unhandled error", extra={"fields": {"route": f"{route.method} {route.path}"}})
         status = 500
         return _json_response(500, {"error": {"code": "INTERNAL", "message": "系统繁忙，请稍后再试",

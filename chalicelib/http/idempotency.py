@@ -77,7 +77,11 @@ def run(*, scope: str, key: str, req_hash: str, now: datetime, call: Callable[[]
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-        existing = IdempotencyRecord.get(record_key, consistent_read=True)
+        try:
+            existing = IdempotencyRecord.get(record_key, consistent_read=True)
+        except IdempotencyRecord.DoesNotExist:
+            # the holder released its claim between our put and this read: it is still settling
+            raise errors.InProgress() from None
         if existing.request_hash != req_hash:
             raise errors.IdempotencyKeyReused() from None
         if existing.status != "complete":

@@ -59,6 +59,8 @@ def record(event: str, *, role: str, who: str | None, result: str, now: datetime
     except Exception:  # noqa: BLE001
         logger.exception("audit write failed", extra={"fields": {"event": event, "result": result}})
     log.event(logger, "audit", audit_event=event, result=result, actor=item.actor, source=source or "")
+    if event.startswith("auth.login"):          # business metric: logins by method (password, sms...) and result
+        log.metric("Logins", method=event.rsplit(".", 1)[-1], role=role, result=result)
     return item
 
 

@@ -194,6 +194,7 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
                     raise
                 raise refusal from None
             continue    # an account moved under us: read again and retry
+        _count_movement(postings)
         return PostResult(entries=entries, balances=balances)
     raise Race("账户正忙，请稍后重试")
 
@@ -322,6 +323,26 @@ def _replay(serials: list[str]) -> PostResult | None:
     for e in entries:
         balances[e.account_no] = int(e.balance_after)
     return PostResult(entries=entries, balances=balances, replayed=True)
+
+
+METRIC_OF_KIND = {"reversal": "Reversals", "interest": "Interest"}
+
+
+def _count_movement(postings: Sequence[Posting]) -> None:
+    """Business metrics (CloudWatch EMF), once per posted transaction, never on a replay: ``Payments`` (money
+    in: remittances, back-payments...), ``Withdrawals`` (money out), ``Reversals``, ``Interest``; dimension
+    ``kind`` (and ``type`` for withdrawals). A metric failure never touches the money path."""
+    from chalicelib import log
+
+    first = postings[0]
+    name = METRIC_OF_KIND.get(first.kind) or ("Payments" if first.direction == DEPOSIT else "Withdrawals")
+    dims = {"kind": first.kind}
+    if first.direction == WITHDRAWAL and first.type:
+        dims["type"] = first.type
+    try:
+        log.metric(name, len(postings), **dims)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _audit(postings: Sequence[Posting], balances: dict[str, int], now: datetime, actor: str,

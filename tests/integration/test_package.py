@@ -13,9 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("package")
+def _package(out: Path) -> Path:
     env = {**os.environ, "AWS_DEFAULT_REGION": "cn-north-1"}
     subprocess.run([sys.executable, "-m", "deploy.template", "--stage", "prod", "--out", str(out / "extra")],
                    cwd=ROOT, check=True, env=env, capture_output=True)
@@ -25,6 +23,22 @@ def template(tmp_path_factory) -> Path:
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     return out / "prod" / "sam.json"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, worker_id) -> Path:
+    """One `chalice package` per test run: pytest-xdist workers share the run's base temp dir and take turns
+    under a file lock, so a second worker reuses the first one's template instead of building it again."""
+    import fcntl
+
+    if worker_id == "master":
+        return _package(tmp_path_factory.mktemp("package"))
+    shared = tmp_path_factory.getbasetemp().parent / "package"
+    shared.mkdir(exist_ok=True)
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sam = shared / "prod" / "sam.json"
+        return sam if sam.exists() else _package(shared)
 
 
 def resources(path: Path) -> dict:
@@ -79,6 +93,43 @@ def test_log_retention_is_at_least_180_days(template):
 def test_job_roles_reach_only_their_own_tables(template):
     res = resources(template)
     role = res["OpenRemittanceWindowRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    table_arns = [arn for s in role for arn in (s.get("Resource") if isinstance(s.get("Resource"), list) else [])
-                  if "dynamodb" in arn]
+    table_arns = [json.dumps(arn) for s in role
+                  for arn in (s.get("Resource") if isinstance(s.get("Resource"), list) else [])
+                  if "dynamodb" in json.dumps(arn)]
     assert table_arns and all("gjj-prod-state" in arn for arn in table_arns)
+
+
+def _function_names(res: dict) -> list[str]:
+    return [name for name, r in res.items() if r["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function")]
+
+
+def test_every_function_has_its_own_log_group_kept_180_days(template):
+    res = resources(template)
+    groups = {json.dumps(r["Properties"]["LogGroupName"]): r["Properties"]["RetentionInDays"]
+              for r in res.values() if r["Type"] == "AWS::Logs::LogGroup"}
+    for name in _function_names(res):
+        [retention] = [days for group, days in groups.items() if "${" + name + "}" in group]
+        assert retention >= 180, name
+
+
+def _statements(res: dict, function: str) -> list[dict]:
+    role = res[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [s for p in res[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_only_the_api_and_dispatch_sms_may_send_sms_and_only_to_phone_numbers(template):
+    res = resources(template)
+    senders = {name for name in _function_names(res)
+               if any("sns:Publish" in s["Action"] for s in _statements(res, name))}
+    assert senders == {"APIHandler", "DispatchSms"}
+    for name in senders:
+        [sms] = [s for s in _statements(res, name) if "sns:Publish" in s["Action"]]
+        assert "Resource" not in sms and "sns:*:*:*" in json.dumps(sms["NotResource"])   # every topic excluded
+
+
+def test_policies_name_arns_in_the_stacks_own_partition(template):
+    # China regions are the aws-cn partition: a literal "arn:aws:" would grant nothing there
+    res = resources(template)
+    for name in _function_names(res):
+        text = json.dumps(_statements(res, name))
+        assert '"arn:aws:' not in text, (name, text[:500])
