@@ -162,8 +162,12 @@ def _commit(record: BusinessRecord, loan: Loan, loan_actions: list, repayment: R
                                       BusinessRecord.opinion.set(opinion),
                                       BusinessRecord.details.set(details)],
                       condition=BusinessRecord.status == "submitted")
-    except TransactWriteError:
-        return False
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if exc.cause_response_code == "TransactionCanceledException" and any(
+                r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            return False        # the loan (or the record) moved: the caller reads again
+        raise                   # throttled, conflicting or unanswered: nothing decided, the client retries (503)
     return True
 
 

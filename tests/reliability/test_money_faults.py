@@ -63,6 +63,7 @@ class MoneyRoute:
     prepare: Callable[[], Call]                  # a fresh owner, account and card; returns the request
     direction: str = "in"                        # "in": the bank debits the card; "out": the bank pays it
     faults: tuple[str, ...] = field(default=FAULTS)
+    check: Callable[[Call, str], None] | None = None   # the invariants, when not the HPF account's (loans)
 
 
 def _card_no() -> str:
@@ -98,10 +99,60 @@ def _exit() -> Call:
                 card.card_no[-4:], step_up=True)
 
 
+def _rent_withdrawal() -> Call:
+    p, a, u, login = factories.depositor(balance=3_000_000, paid_through="202606", opened_on="2015-07-01")
+    card = factories.card(p, card_no=_card_no())
+    return Call(login, "/v1/withdrawals", {"type": "rent", "amount": "2000.00", "bank_card_id": card.card_id,
+                                           "details": {}}, a.account_no, 3_000_000, card.card_no[-4:], step_up=True)
+
+
+LOAN_CARD_PREFIX = "6217000010"
+
+
+def _borrower() -> tuple[factories.Login, str, str, str]:
+    from tests.support import loan_data
+
+    p, a, u, login = factories.depositor(balance=100_000)
+    repay = f"{LOAN_CARD_PREFIX}{os.getpid() % 1000:03d}{next(_cards):06d}"
+    loan = loan_data.loan(p.id_number, paid_periods=19, repay_account=repay)   # period 19 fell on 2026-06-20
+    return login, loan.contract_no, a.account_no, repay
+
+
+def _prepayment() -> Call:
+    login, contract_no, account_no, repay = _borrower()
+    return Call(login, f"/v1/me/loans/{contract_no}/prepayments", {"amount": "50000.00", "mode": "shorten_term"},
+                account_no, 100_000, repay[-4:], step_up=True)
+
+
+def _settlement() -> Call:
+    login, contract_no, account_no, repay = _borrower()
+    return Call(login, f"/v1/me/loans/{contract_no}/settlement", {}, account_no, 100_000, repay[-4:], step_up=True)
+
+
+def check_loan(call: Call, direction: str) -> None:
+    """A loan route: the bank took from the repayment account exactly what the loan's balance went down by
+    (plus the interest a settlement pays), recorded by one repayment; the HPF account is untouched."""
+    from chalicelib.store.loans import Loan, Repayment
+
+    contract_no = call.path.split("/")[4]
+    loan = Loan.get(contract_no, consistent_read=True)
+    extras = [r for r in Repayment.query(contract_no) if r.source in ("prepayment", "settlement")]
+    assert len(extras) <= 1, [(r.period_no, r.source) for r in extras]
+    assert _bank_net(call.card_tail) == sum(int(r.amount) for r in extras), (_bank_net(call.card_tail), extras)
+    for r in extras:
+        assert int(r.balance_after) == int(loan.balance)
+    assert int(Account.get(call.account_no, consistent_read=True).balance) == call.opening
+    for record in BusinessRecord.owner_index.query(loan.id_number):
+        assert record.status != "submitted", (record.serial_no, record.kind, record.status)
+
+
 MONEY_ROUTES: list[MoneyRoute] = [
     MoneyRoute("POST /v1/flexible/remittances", _remittance, "in"),
     MoneyRoute("POST /v1/flexible/back-payments", _back_payment, "in"),
     MoneyRoute("POST /v1/flexible/exit", _exit, "out"),
+    MoneyRoute("POST /v1/withdrawals", _rent_withdrawal, "out"),
+    MoneyRoute("POST /v1/me/loans/{contract_no}/prepayments", _prepayment, "in", check=check_loan),
+    MoneyRoute("POST /v1/me/loans/{contract_no}/settlement", _settlement, "in", check=check_loan),
 ]
 
 
@@ -189,7 +240,7 @@ def _scenario(client, route: MoneyRoute, fault: str | None, at: int | None, set_
     status, body = _settle(client, call, key, set_clock)
     again = _send(client, call, key)
     assert (again.status_code, again.json_body) == (status, body), "the settled outcome is not final"
-    check_invariants(call, route.direction)
+    (route.check or check_invariants)(call, route.direction)
     return watch, first.status_code, status, body
 
 
