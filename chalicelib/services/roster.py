@@ -318,6 +318,7 @@ def pay(unit_no: str, roster_no: str, *, bank_account: str | None, now: dt.datet
     """Pay a roster: debit the unit once, credit every line once, in batches; resumes after any failure."""
     roster = roster_of(unit_no, roster_no)
     if roster.status == "paid":
+        _after_paid(roster, None, now)       # a retry after a failure past "paid" finishes what follows it
         return roster
     if roster.status == "cancelled":
         raise errors.NotEligible(f"该清册已作废：{roster.reason or ''}", details={"status": roster.status})
@@ -485,6 +486,19 @@ def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
         return Roster.get(roster.roster_no, consistent_read=True)       # finished by a concurrent run
+    roster = Roster.get(roster.roster_no, consistent_read=True)
+    _after_paid(roster, len(lines), now)
+    return roster
+
+
+def _after_paid(roster: Roster, line_count: int | None, now: dt.datetime) -> None:
+    """What follows a roster's "paid": the unit's paid-through month, the business record, the audit. Each
+    step is conditional, so a retry after a failure here finishes them (and repeats none)."""
+    try:
+        if business.get(roster.roster_no).status != "submitted":
+            return
+    except errors.NotFound:
+        pass
     if roster.kind == REMIT and roster.period:
         try:
             Unit(roster.unit_no).update(actions=[Unit.paid_through.set(roster.period)],
@@ -493,14 +507,17 @@ def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
+    credited, credited_amount = int(roster.credited or 0), int(roster.credited_amount or 0)
+    refund = int(roster.refunded_amount or 0)
     opinion = f"已入账 {credited} 笔，金额 {money.format(credited_amount)} 元"
     if refund:
-        opinion += f"；{len(lines) - credited} 笔已由其他业务缴存，{money.format(refund)} 元已退回单位账户"
+        if line_count is None:
+            line_count = sum(1 for _ in RosterLine.query(roster.roster_no))
+        opinion += f"；{line_count - credited} 笔已由其他业务缴存，{money.format(refund)} 元已退回单位账户"
     _set_record(roster.roster_no, "done", now, opinion)
     audit.record("unit.roster.paid", role="unit", who=roster.unit_no, result=audit.OK, now=now,
                  details={"roster_no": roster.roster_no, "credited": credited,
                           "amount": money.format(credited_amount), "refunded": money.format(refund)})
-    return roster
 
 
 def _set_record(serial: str, status: str, now: dt.datetime, opinion: str) -> None:
