@@ -147,7 +147,7 @@ class MaterialsIn(_In):
         return _upload_ids(value)
 
 
-class BusinessOut(BaseModel):
+class DeveloperBusinessOut(BaseModel):
     serial_no: str
     kind: str
     title: str
@@ -158,13 +158,13 @@ class BusinessOut(BaseModel):
     amount: MoneyOut | None
 
     @classmethod
-    def of(cls, r: BusinessRecord) -> BusinessOut:
+    def of(cls, r: BusinessRecord) -> DeveloperBusinessOut:
         return cls(serial_no=r.serial_no, kind=r.kind, title=r.title, status=r.status, submitted_at=r.submitted_at,
                    decided_at=r.decided_at, opinion=r.opinion, amount=int(r.amount) if r.amount is not None else None)
 
 
-class BusinessPage(BaseModel):
-    items: list[BusinessOut]
+class DeveloperBusinessPage(BaseModel):
+    items: list[DeveloperBusinessOut]
     next_cursor: str | None
 
 
@@ -210,7 +210,7 @@ class LoanApplicationIn(_In):
         return value
 
 
-class StageOut(BaseModel):
+class ApplicationStageOut(BaseModel):
     code: str
     name: str
     state: str
@@ -237,18 +237,19 @@ class LoanApplicationOut(BaseModel):
     bank: str
     repay_account: MaskedCard
     contract_no: str | None
-    stages: list[StageOut]
+    stages: list[ApplicationStageOut]
 
     @classmethod
     def of(cls, record: BusinessRecord, loan) -> LoanApplicationOut:
         d = record.details.as_dict() if record.details else {}
         if loan is not None:
-            stages = [StageOut(**s) for s in stages_of(loan)]
+            stages = [ApplicationStageOut(**s) for s in stages_of(loan)]
         else:
             state = {"submitted": "current", "rejected": "rejected"}.get(record.status, "done")
-            stages = [StageOut(code="applied", name="贷款申请", state="done", at=record.submitted_at, note=None),
-                      StageOut(code="reviewed", name="中心审批", state=state, at=record.decided_at,
-                               note=record.opinion)]
+            stages = [ApplicationStageOut(code="applied", name="贷款申请", state="done", at=record.submitted_at,
+                                          note=None),
+                      ApplicationStageOut(code="reviewed", name="中心审批", state=state, at=record.decided_at,
+                                          note=record.opinion)]
         return cls(serial_no=record.serial_no, status=record.status, submitted_at=record.submitted_at,
                    decided_at=record.decided_at, opinion=record.opinion, buyer_name=d.get("buyer_name", ""),
                    buyer_id_number=d.get("buyer_id_number", ""), project_no=d.get("project_no", ""),
@@ -289,7 +290,7 @@ class DisbursedOut(BaseModel):
     status: str
     disbursed_on: str
     repayment_day: int
-    stages: list[StageOut]
+    stages: list[ApplicationStageOut]
 
 
 @api.route("/v1/admin/loans/{contract_no}/disbursement", "POST", roles=(auth.OPERATOR,),
@@ -298,7 +299,8 @@ class DisbursedOut(BaseModel):
 def disburse(req: Request, contract_no: str) -> DisbursedOut:
     loan = developers.disburse(contract_no, on=req.body.disbursed_on, operator=req.subject, now=req.now)
     return DisbursedOut(contract_no=loan.contract_no, status=loan.status, disbursed_on=loan.disbursed_on,
-                        repayment_day=int(loan.repayment_day), stages=[StageOut(**s) for s in stages_of(loan)])
+                        repayment_day=int(loan.repayment_day),
+                        stages=[ApplicationStageOut(**s) for s in stages_of(loan)])
 
 
 # ---------------------------------------------------------------- the developer
@@ -312,12 +314,12 @@ def developer_me(req: Request) -> DeveloperOut:
                         contact_name=d.contact_name, contact_phone=d.contact_phone, status=d.status)
 
 
-@api.route("/v1/developers/me/business", roles=DEV, query=PageQuery, response=BusinessPage,
+@api.route("/v1/developers/me/business", roles=DEV, query=PageQuery, response=DeveloperBusinessPage,
            summary="The developer's applications and their review, newest first (业务明细)")
 def business_list(req: Request) -> dict:
     items, cursor = page(BusinessRecord.owner_index.query, hash_key=developers.owner(req.subject),
                          scan_index_forward=False, limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
-    return envelope([BusinessOut.of(r) for r in items], cursor)
+    return envelope([DeveloperBusinessOut.of(r) for r in items], cursor)
 
 
 @api.route("/v1/developers/me/projects", roles=DEV, query=PageQuery, response=ProjectPage,
@@ -362,10 +364,10 @@ def submit_building(req: Request, project_no: str) -> BuildingOut:
 
 
 @api.route("/v1/developers/me/projects/{project_no}/materials", "POST", roles=DEV, body=MaterialsIn,
-           response=BusinessOut, status=201, idempotent=True, errors=(400, 404, 422),
+           response=DeveloperBusinessOut, status=201, idempotent=True, errors=(400, 404, 422),
            summary="Supplementary project materials for review (补充项目材料)")
-def submit_materials(req: Request, project_no: str) -> BusinessOut:
-    return BusinessOut.of(developers.submit_materials(req.subject, project_no, serial=_serial(req, "CL"),
+def submit_materials(req: Request, project_no: str) -> DeveloperBusinessOut:
+    return DeveloperBusinessOut.of(developers.submit_materials(req.subject, project_no, serial=_serial(req, "CL"),
                                                       upload_ids=req.body.upload_ids, note=req.body.note,
                                                       now=req.now))
 

@@ -69,7 +69,7 @@ class ProgressOut(BaseModel):
     stages: list[StageOut]
 
 
-class PeriodOut(BaseModel):
+class PlanPeriodOut(BaseModel):
     period_no: int
     due_on: dt.date | None
     payment: MoneyOut
@@ -89,7 +89,7 @@ class ScheduleOut(BaseModel):
     paid_periods: int
     recomputed: bool
     remaining_interest: MoneyOut
-    periods: list[PeriodOut]
+    periods: list[PlanPeriodOut]
 
 
 class RepaymentOut(BaseModel):
@@ -134,7 +134,7 @@ def schedule(req: Request, contract_no: str) -> ScheduleOut:
                        principal=int(loan.principal), balance=int(loan.balance), term_months=int(loan.term_months),
                        paid_periods=int(loan.paid_periods or 0), recomputed=plan.recomputed,
                        remaining_interest=plan.remaining_interest,
-                       periods=[PeriodOut(period_no=p.period_no, due_on=p.due_on, payment=p.payment,
+                       periods=[PlanPeriodOut(period_no=p.period_no, due_on=p.due_on, payment=p.payment,
                                           principal=p.principal, interest=p.interest, balance_after=p.balance_after,
                                           paid=p.paid) for p in plan.periods])
 

@@ -47,7 +47,7 @@ class RecordsQuery(DateRangeQuery):
     account_no: AccountNo = None
 
 
-class UnitOut(BaseModel):
+class AccountUnitOut(BaseModel):
     unit_no: str
     name: str
 
@@ -79,7 +79,7 @@ class AccountOut(BaseModel):
     account_no: str
     kind: str
     status: str
-    unit: UnitOut | None
+    unit: AccountUnitOut | None
     base: MoneyOut
     ratio_person: str | None
     ratio_unit: str | None
@@ -106,7 +106,7 @@ class DepositOut(BaseModel):
     year_to_date: MoneyOut | None = Field(description="本期余额: balance_after − carried_over")
 
 
-class WithdrawalOut(BaseModel):
+class WithdrawalRecordOut(BaseModel):
     serial_no: str
     date: dt.date
     type: str | None
@@ -140,7 +140,7 @@ class DepositPage(BaseModel):
 
 class WithdrawalPage(BaseModel):
     account_no: str
-    items: list[WithdrawalOut]
+    items: list[WithdrawalRecordOut]
     next_cursor: str | None
 
 
@@ -150,7 +150,7 @@ class MovementPage(BaseModel):
     next_cursor: str | None
 
 
-class BusinessOut(BaseModel):
+class MyBusinessOut(BaseModel):
     serial_no: str
     type: str
     subtype: str | None
@@ -162,8 +162,8 @@ class BusinessOut(BaseModel):
     amount: MoneyOut | None
 
 
-class BusinessPage(BaseModel):
-    items: list[BusinessOut]
+class MyBusinessPage(BaseModel):
+    items: list[MyBusinessOut]
     next_cursor: str | None
 
 
@@ -181,7 +181,7 @@ def account(req: Request) -> AccountOut:
     a, p = view.account, view.person
     return AccountOut(
         account_no=a.account_no, kind=a.kind, status=a.status,
-        unit=UnitOut(unit_no=view.unit.unit_no, name=view.unit.name) if view.unit else None,
+        unit=AccountUnitOut(unit_no=view.unit.unit_no, name=view.unit.name) if view.unit else None,
         base=int(a.base or 0), ratio_person=a.ratio_person, ratio_unit=a.ratio_unit,
         monthly_amount=int(a.monthly_amount or 0), balance=int(a.balance or 0), paid_through=a.paid_through,
         opened_on=a.opened_on, last_withdrawal_on=a.last_withdrawal_on,
@@ -216,7 +216,7 @@ def deposits(req: Request) -> DepositPage:
            errors=(404,), summary="My withdrawal records (提取明细), newest first")
 def withdrawals(req: Request) -> WithdrawalPage:
     acct, entries, cursor = _page(req, records.WITHDRAWALS)
-    items = [WithdrawalOut(serial_no=e.serial_no, date=e.date, type=e.type, title=records.title_of(e),
+    items = [WithdrawalRecordOut(serial_no=e.serial_no, date=e.date, type=e.type, title=records.title_of(e),
                            amount=int(e.amount), balance_after=int(e.balance_after), status=e.status)
              for e in entries]
     return WithdrawalPage(account_no=acct.account_no, items=items, next_cursor=cursor)
@@ -233,11 +233,11 @@ def transactions(req: Request) -> MovementPage:
     return MovementPage(account_no=acct.account_no, items=items, next_cursor=cursor)
 
 
-@api.route("/v1/me/business", roles=(auth.DEPOSITOR,), query=PageQuery, response=BusinessPage,
+@api.route("/v1/me/business", roles=(auth.DEPOSITOR,), query=PageQuery, response=MyBusinessPage,
            summary="What I applied for online (业务明细/我发起的), newest first, with status and opinion")
 def business(req: Request) -> dict:
     items, cursor = page(BusinessRecord.owner_index.query, hash_key=owner_of(req.subject), scan_index_forward=False,
                          limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
-    return envelope([BusinessOut(serial_no=r.serial_no, type=r.kind, subtype=r.type, title=r.title, status=r.status,
+    return envelope([MyBusinessOut(serial_no=r.serial_no, type=r.kind, subtype=r.type, title=r.title, status=r.status,
                                  submitted_at=r.submitted_at, decided_at=r.decided_at, opinion=r.opinion,
                                  amount=int(r.amount) if r.amount is not None else None) for r in items], cursor)

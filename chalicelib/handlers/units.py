@@ -77,7 +77,7 @@ class ChangeIn(_In):
         return None if value is None else _mobile(value)
 
 
-class BusinessOut(BaseModel):
+class UnitBusinessOut(BaseModel):
     serial_no: str
     kind: str
     title: str
@@ -88,13 +88,13 @@ class BusinessOut(BaseModel):
     amount: MoneyOut | None
 
     @classmethod
-    def of(cls, r: BusinessRecord) -> BusinessOut:
+    def of(cls, r: BusinessRecord) -> UnitBusinessOut:
         return cls(serial_no=r.serial_no, kind=r.kind, title=r.title, status=r.status, submitted_at=r.submitted_at,
                    decided_at=r.decided_at, opinion=r.opinion, amount=int(r.amount) if r.amount is not None else None)
 
 
-class BusinessPage(BaseModel):
-    items: list[BusinessOut]
+class UnitBusinessPage(BaseModel):
+    items: list[UnitBusinessOut]
     next_cursor: str | None
 
 
@@ -294,21 +294,21 @@ def unit_info(req: Request) -> UnitOut:
                    bank_name=u.bank_name, bank_account=u.bank_account, paid_through=u.paid_through)
 
 
-@api.route("/v1/units/me/change-requests", "POST", roles=UNIT, body=ChangeIn, response=BusinessOut, status=201,
+@api.route("/v1/units/me/change-requests", "POST", roles=UNIT, body=ChangeIn, response=UnitBusinessOut, status=201,
            idempotent=True, errors=(404, 409), summary="Ask for a change of the unit's information (单位信息变更)")
-def request_change(req: Request) -> BusinessOut:
+def request_change(req: Request) -> UnitBusinessOut:
     b = req.body
     record = units.request_change(req.subject, serial=_serial(req, "DB"), reason=b.reason,
                                   changes=b.model_dump(exclude={"reason"}), now=req.now)
-    return BusinessOut.of(record)
+    return UnitBusinessOut.of(record)
 
 
-@api.route("/v1/units/me/business", roles=UNIT, query=PageQuery, response=BusinessPage,
+@api.route("/v1/units/me/business", roles=UNIT, query=PageQuery, response=UnitBusinessPage,
            summary="The unit's business, newest first (单位业务明细)")
 def unit_business(req: Request) -> dict:
     items, cursor = page(BusinessRecord.owner_index.query, hash_key=units.owner(req.subject),
                          scan_index_forward=False, limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
-    return envelope([BusinessOut.of(r) for r in items], cursor)
+    return envelope([UnitBusinessOut.of(r) for r in items], cursor)
 
 
 # ---------------------------------------------------------------- employees

@@ -35,15 +35,24 @@ _STATUS_TEXT = {
 }
 
 
+def _merge(defs: dict[str, Any], new: dict[str, Any]) -> None:
+    """Add component schemas; two different models of one name would silently replace each other (each route's
+    schema is generated on its own), so that is refused: name the models apart."""
+    for name, schema in new.items():
+        if name in defs and defs[name] != schema:
+            raise ValueError(f"two different models are both named {name!r}; rename one (OpenAPI components)")
+        defs[name] = schema
+
+
 def _schema_of(tp: Any, defs: dict[str, Any], mode: str) -> dict[str, Any]:
     if tp is None:
         return {}
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         _, top = models_json_schema([(tp, mode)], ref_template=REF)
-        defs.update(top.get("$defs", {}))
+        _merge(defs, top.get("$defs", {}))
         return {"$ref": REF.format(model=tp.__name__)}
     schema = TypeAdapter(tp).json_schema(ref_template=REF, mode=mode)
-    defs.update(schema.pop("$defs", {}))
+    _merge(defs, schema.pop("$defs", {}))
     return schema
 
 
@@ -51,7 +60,7 @@ def _query_parameters(route: Route, defs: dict[str, Any]) -> list[dict[str, Any]
     if route.query is None:
         return []
     schema = route.query.model_json_schema(ref_template=REF, by_alias=True)
-    defs.update(schema.pop("$defs", {}))
+    _merge(defs, schema.pop("$defs", {}))
     required = set(schema.get("required", []))
     return [
         {"name": name, "in": "query", "required": name in required, "schema": prop}

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from openapi_spec_validator import validate
 
 from chalicelib.http.api import REGISTRY
@@ -26,3 +27,12 @@ def test_idempotent_routes_declare_the_required_header(aws, client):
         if route.idempotent and route.tags != ("test",):
             params = doc["paths"][route.path][route.method.lower()]["parameters"]
             assert any(p["name"] == "Idempotency-Key" and p["required"] for p in params)
+
+
+def test_two_different_models_of_one_name_are_refused_not_silently_merged():
+    from chalicelib.http import openapi
+
+    defs = {"UnitOut": {"type": "object", "properties": {"unit_no": {"type": "string"}}}}
+    openapi._merge(defs, {"UnitOut": dict(defs["UnitOut"])})            # the same model again: fine
+    with pytest.raises(ValueError, match="UnitOut"):
+        openapi._merge(defs, {"UnitOut": {"type": "object", "properties": {"name": {"type": "string"}}}})
