@@ -11,8 +11,16 @@ import app  # noqa: F401  (registers every blueprint's routes)
 from chalicelib.http import auth
 from chalicelib.http.api import REGISTRY
 from tests.support import factories
+from tests.support.moto_module import shared_tables  # noqa: F401  (fixture)
 
 OPERATOR_ROLES = ("reviewer", "admin")
+
+
+@pytest.fixture
+def aws(request, local_dir):
+    """Hundreds of cases that each open a session and are refused before any business data: one set of moto
+    tables for the module (tests/support/moto_module.py) instead of fresh tables per case."""
+    request.getfixturevalue("shared_tables")
 
 
 def _cases():
