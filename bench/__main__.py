@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in one run, printed as tables, written to ``out/bench/``, and (``--readme``)
 put into README.md between the ``bench:start``/``bench:end`` markers, with the date and the machine.
 
-    python -m bench [--quick] [--readme] [--only routes,import_time,throughput,loan_schedule]
+    python -m bench [--quick] [--readme] [--only routes,import_time,throughput,loan_schedule] [--sizes 10000]
 
 Sections: ``routes`` (every route: p50/p99 as a ratio to a one-GetItem baseline, statuses, DynamoDB calls),
 ``import_time`` (``import app`` against its dependencies), ``throughput`` (`gjj import` and every scheduled
@@ -59,12 +59,12 @@ def _loan_markdown(r: dict) -> list[str]:
             f"{r['ratio_p50']:.1f}); the rules alone p50 {r['rules_only_p50_ms']:.2f} ms."]
 
 
-def run_section(name: str, quick: bool) -> tuple[dict, list[str]]:
+def run_section(name: str, quick: bool, sizes: list[int] | None = None) -> tuple[dict, list[str]]:
     if name == "loan_schedule":
         result = _loan_schedule(quick)
         return result, _loan_markdown(result)
     module = importlib.import_module(f"bench.{name}")
-    result = module.run(quick=quick)
+    result = module.run(quick=quick, sizes=sizes) if name == "throughput" and sizes else module.run(quick=quick)
     return result, module.markdown(result)
 
 
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", action="store_true", help="write the figures into README.md")
     parser.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)}")
     parser.add_argument("--out", default=str(ROOT / "out" / "bench"))
+    parser.add_argument("--sizes", help="throughput sizes, e.g. 10000 (default 10000,100000; --quick 1000)")
     args = parser.parse_args(argv)
     names = [n for n in (args.only.split(",") if args.only else SECTIONS)]
     unknown = set(names) - set(SECTIONS)
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"== bench.{name}", flush=True)
         started = time.perf_counter()
-        results[name], texts[name] = run_section(name, args.quick)
+        sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else None
+        results[name], texts[name] = run_section(name, args.quick, sizes)
         results[name]["_seconds"] = round(time.perf_counter() - started)
         print("\n".join(texts[name]), flush=True)
     markdown = report(results, texts, info, args.quick)
