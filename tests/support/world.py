@@ -398,6 +398,71 @@ def _new_notice(w: World, i: int) -> Req:
                {"category": "news", "title": f"测试公告{i}", "body": "测试公告正文"})
 
 
+def _fresh_depositor(w: World, *, balance: int = 3_000_000):
+    p, a, u, login = factories.depositor(balance=balance, paid_through="202610", opened_on="2015-07-01")
+    card = factories.card(p, card_no=f"6222020400{next(_seq):09d}")
+    return p, a, login, card
+
+
+def _withdraw(w: World, i: int) -> Req:
+    p, a, login, card = _fresh_depositor(w)
+    return Req("POST", "/v1/withdrawals", login, {"type": "rent", "amount": "2000.00", "bank_card_id": card.card_id,
+                                                  "details": {}}, step_up=True, idempotent=True)
+
+
+def _borrower(w: World):
+    from tests.support import loan_data
+
+    p, a, login, card = _fresh_depositor(w, balance=100_000)
+    # 23 installments paid (the 23rd on 2026-10-20): the next falls on 2026-11-20, outside the blackout
+    loan = loan_data.loan(p.id_number, paid_periods=23, repay_account=f"6217000020{next(_seq):09d}")
+    return login, loan
+
+
+def _prepay(w: World, i: int) -> Req:
+    login, loan = _borrower(w)
+    return Req("POST", f"/v1/me/loans/{loan.contract_no}/prepayments", login,
+               {"amount": "50000.00", "mode": "lower_payment"}, step_up=True, idempotent=True)
+
+
+def _settle(w: World, i: int) -> Req:
+    login, loan = _borrower(w)
+    return Req("POST", f"/v1/me/loans/{loan.contract_no}/settlement", login, {}, step_up=True, idempotent=True)
+
+
+def _bind_card(w: World, i: int) -> Req:
+    from stdnum import luhn
+
+    p, a, login, card = _fresh_depositor(w)
+    body = f"62220205{next(_seq):010d}"
+    return Req("POST", "/v1/me/bank-cards", login, {"card_no": body + luhn.calc_check_digit(body),
+                                                    "bank_name": "中国工商银行"}, step_up=True)
+
+
+def _message(w: World, method: str, suffix: str) -> Req:
+    from chalicelib.services.inbox import wire_id
+
+    p, a, login, card = _fresh_depositor(w)
+    msg = factories.message(p, at=w.now.isoformat())
+    return Req(method, f"/v1/me/messages/{wire_id(msg.message_id)}{suffix}", login)
+
+
+def _certificate(w: World, i: int) -> Req:
+    return Req("GET", "/v1/me/certificate", w.logins["depositor"], headers={"Accept": "application/pdf"})
+
+
+def _pay_roster(w: World, i: int) -> Req:
+    from chalicelib.services import roster
+
+    unit_no = f"UB{next(_seq):06d}"
+    factories.unit(unit_no=unit_no, bank_account=f"6222020600{next(_seq):09d}")
+    for _ in range(3):
+        factories.account(factories.person(), unit_no=unit_no, base=500_000, paid_through="202610")
+    r = roster.create_remittance(unit_no, serial=f"HJB{unit_no}", period="202611", now=w.now)
+    return Req("POST", f"/v1/units/me/rosters/{r.roster_no}/payment", factories.login(unit_no, auth.UNIT), {},
+               idempotent=True)
+
+
 EXAMPLES: dict[str, Callable[[World, int], Req]] = {
     "POST /v1/flexible/remittances": _remit,
     "POST /v1/flexible/back-payments": _back_pay,
@@ -422,6 +487,15 @@ EXAMPLES: dict[str, Callable[[World, int], Req]] = {
     "POST /v1/tools/loan-calculator": _loan_calc,
     "POST /v1/tools/prepayment-calculator": _prepay_calc,
     "POST /v1/admin/notices": _new_notice,
+    "POST /v1/withdrawals": _withdraw,
+    "POST /v1/me/loans/{contract_no}/prepayments": _prepay,
+    "POST /v1/me/loans/{contract_no}/settlement": _settle,
+    "POST /v1/me/bank-cards": _bind_card,
+    "GET /v1/me/messages/{id}": lambda w, i: _message(w, "GET", ""),
+    "POST /v1/me/messages/{id}/read": lambda w, i: _message(w, "POST", "/read"),
+    "DELETE /v1/me/messages/{id}": lambda w, i: _message(w, "DELETE", ""),
+    "GET /v1/me/certificate": _certificate,
+    "POST /v1/units/me/rosters/{roster_no}/payment": _pay_roster,
 }
 
 
