@@ -25,6 +25,7 @@ class Settings:
     token_secret: str | None
     uploads_bucket: str
     center_name: str
+    job_workers: int
 
     @property
     def is_local(self) -> bool:
@@ -45,7 +46,21 @@ def load() -> Settings:
         token_secret=os.environ.get("GJJ_TOKEN_SECRET") or None,
         uploads_bucket=os.environ.get("GJJ_UPLOADS_BUCKET", f"gjj-{stage}-uploads"),
         center_name=os.environ.get("GJJ_CENTER_NAME", "太原住房公积金管理中心"),
+        job_workers=_positive_int("GJJ_JOB_WORKERS", 8),
     )
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise RuntimeError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return value
 
 
 _current: Settings | None = None

@@ -22,7 +22,9 @@ import moto  # noqa: E402,F401  (before any client exists)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from tests.support import ddblocal  # noqa: E402
+from tests.support import ddblocal, fast_moto  # noqa: E402
+
+fast_moto.one_request_at_a_time()   # the jobs' worker threads share moto, which has no locks of its own
 
 
 @pytest.fixture

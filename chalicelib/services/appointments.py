@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, errors, log, policy
+from chalicelib import clock, errors, fanout, log, policy
 from chalicelib.rules import appointments as rules
 from chalicelib.services import notify
 from chalicelib.services.ledger import _failed_label, _LabelledTransaction
@@ -164,25 +164,28 @@ def send_reminders(now: dt.datetime) -> dict:
     appointment's ``remind_on`` under a condition, so a second run (or a concurrent one) sends nothing.
     """
     tomorrow = (now.astimezone(clock.CHINA).date() + dt.timedelta(days=1)).isoformat()
-    sent = 0
-    for appt in Appointment.remind_index.query(tomorrow):
-        try:
-            appt.update(actions=[Appointment.remind_on.remove(), Appointment.reminded_at.set(clock.iso(now))],
-                        condition=(Appointment.remind_on == tomorrow) & (Appointment.status == "booked"))
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                continue
-            raise
-        what = PURPOSE_TITLES.get(appt.purpose, "业务办理")
-        where = appt.branch_name or "网点"
-        body = f"温馨提示：您预约了明天（{appt.date}）{appt.slot} 到{where}办理{what}，请按时前往。"
-        notify.post_message(appt.id_number, title="预约提醒", body=body, kind="reminder", now=now,
-                            serial_no=appt.serial_no)
-        if appt.phone:
-            notify.queue_sms(f"appointment-reminder#{appt.appointment_id}", appt.phone, f"【公积金】{body}", now=now)
-        sent += 1
+    sent = sum(fanout.each(lambda appt: _remind(appt, tomorrow, now), Appointment.remind_index.query(tomorrow)))
     log.event(logger, "appointment reminders", day=tomorrow, sent=sent)
     return {"day": tomorrow, "reminded": sent}
+
+
+def _remind(appt: Appointment, tomorrow: str, now: dt.datetime) -> bool:
+    """Remind one appointment; False when it was reminded already or is no longer booked."""
+    try:
+        appt.update(actions=[Appointment.remind_on.remove(), Appointment.reminded_at.set(clock.iso(now))],
+                    condition=(Appointment.remind_on == tomorrow) & (Appointment.status == "booked"))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    what = PURPOSE_TITLES.get(appt.purpose, "业务办理")
+    where = appt.branch_name or "网点"
+    body = f"温馨提示：您预约了明天（{appt.date}）{appt.slot} 到{where}办理{what}，请按时前往。"
+    notify.post_message(appt.id_number, title="预约提醒", body=body, kind="reminder", now=now,
+                        serial_no=appt.serial_no)
+    if appt.phone:
+        notify.queue_sms(f"appointment-reminder#{appt.appointment_id}", appt.phone, f"【公积金】{body}", now=now)
+    return True
 
 
 def _get(appointment_id: str) -> Appointment | None:

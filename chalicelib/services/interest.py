@@ -23,12 +23,11 @@ do nothing.
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors, log, money, policy
+from chalicelib import clock, errors, fanout, log, money, policy
 from chalicelib.rules import loans as loan_rules
 from chalicelib.services import ledger, notify
 from chalicelib.store.accounts import BOOK, Account
@@ -39,16 +38,7 @@ logger = log.get("interest")
 PAGE = 200                                    # accounts read per Query and per progress step
 BATCH = ledger.accounts_per_transaction()     # accounts posted per transaction (49)
 JOB = "settle-annual-interest"
-WORKERS = 8                                   # concurrent reads/notices within a batch (I/O bound)
 _ATTEMPTS = 5
-
-
-def _each(fn, items: list) -> list:
-    """``fn`` over ``items`` with a few threads (the shared PynamoDB connection is thread-safe)."""
-    if len(items) <= 1:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
-        return list(pool.map(fn, items))
 
 
 def settlement_day(today: dt.date) -> dt.date:
@@ -122,11 +112,10 @@ class _Changed(errors.Conflict):
 
 
 def _settle_page(keys: list[str], day: dt.date, rate: Decimal, now: dt.datetime) -> tuple[int, int]:
-    posted = total = 0
-    for start in range(0, len(keys), BATCH):
-        n, amount = _settle_batch(keys[start:start + BATCH], day, rate, now)
-        posted, total = posted + n, total + amount
-    return posted, total
+    """The page's batches side by side (their accounts are disjoint); the page is done when all of them are."""
+    batches = [keys[start:start + BATCH] for start in range(0, len(keys), BATCH)]
+    done = fanout.run_all(lambda batch: _settle_batch(batch, day, rate, now), batches)
+    return sum(n for n, _ in done), sum(amount for _, amount in done)
 
 
 def _settle_batch(keys: list[str], day: dt.date, rate: Decimal, now: dt.datetime) -> tuple[int, int]:
@@ -140,7 +129,7 @@ def _settle_batch(keys: list[str], day: dt.date, rate: Decimal, now: dt.datetime
         accounts = {a.account_no: a for a in Account.batch_get(todo, consistent_read=True)}
         present = [accounts[no] for no in todo if no in accounts]
         postings, seen = [], {}
-        for acct, earned in zip(present, _each(lambda a: _interest_of(a, day, rate), present), strict=True):
+        for acct, earned in zip(present, fanout.run_all(lambda a: _interest_of(a, day, rate), present), strict=True):
             no = acct.account_no
             if earned > 0:
                 postings.append(ledger.Posting(no, serial_for(year, no), DEPOSIT, earned, "interest",

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, errors, log, masking, money, policy
+from chalicelib import clock, errors, fanout, log, masking, money, policy
 from chalicelib.rules import loans as rules
 from chalicelib.services import ledger, notify
 from chalicelib.store import base
@@ -55,8 +55,7 @@ def run_deduction(now: dt.datetime) -> dict:
     today = now.astimezone(clock.CHINA).date()
     counts = {"full": 0, "partial": 0, "bank_only": 0, "already": 0, "skipped": 0}
     for day in due_days(today):
-        for key in Loan.offset_index.query(day):
-            outcome = deduct(key.contract_no, today, now)
+        for outcome in fanout.each(lambda key: deduct(key.contract_no, today, now), Loan.offset_index.query(day)):
             counts[outcome] += 1
     log.event(logger, "offset deduction", date=today.isoformat(), **counts)
     return {"date": today.isoformat(), **counts}

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors, log, masking, money, policy
+from chalicelib import clock, errors, fanout, log, masking, money, policy
 from chalicelib.adapters import bank
 from chalicelib.rules import flexible as flex_rules
 from chalicelib.rules import remittance as rules
@@ -349,23 +349,25 @@ def send_reminders(now: dt.datetime) -> dict:
     current period; each person is reminded once a period (a marker item put under a condition).
     """
     period = rules.period_of(now)
-    reminded = 0
-    for acct in Account.remit_index.query("flexible", Account.paid_through < period):
-        if acct.status != "normal" or acct.kind != "flexible":
-            continue
-        marker = StateItem(f"reminded#remittance#{period}", acct.account_no, status="sent",
-                           updated_at=clock.iso(now))
-        try:
-            marker.save(condition=StateItem.pk.does_not_exist())
-        except Exception as exc:  # noqa: BLE001
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                continue
-            raise
-        w = policy.get().flexible.remittance_window
-        notify.citizen(acct.id_number, title="汇缴提醒",
-                       body=f"您 {period} 的住房公积金尚未缴存，"
-                            f"请于本月 {w.last_day} 日 {w.closes_at:%H:%M} 前办理汇缴。",
-                       kind="reminder", now=now, key=f"{period}#{acct.account_no}")
-        reminded += 1
+    unpaid = Account.remit_index.query("flexible", Account.paid_through < period)
+    reminded = sum(fanout.each(lambda acct: _remind(acct, period, now), unpaid))
     log.event(logger, "remittance reminders", period=period, reminded=reminded)
     return {"period": period, "reminded": reminded}
+
+
+def _remind(acct: Account, period: str, now: dt.datetime) -> bool:
+    """Remind one unpaid flexible depositor; False when not due one or reminded already this period."""
+    if acct.status != "normal" or acct.kind != "flexible":
+        return False
+    marker = StateItem(f"reminded#remittance#{period}", acct.account_no, status="sent", updated_at=clock.iso(now))
+    try:
+        marker.save(condition=StateItem.pk.does_not_exist())
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    w = policy.get().flexible.remittance_window
+    notify.citizen(acct.id_number, title="汇缴提醒",
+                   body=f"您 {period} 的住房公积金尚未缴存，请于本月 {w.last_day} 日 {w.closes_at:%H:%M} 前办理汇缴。",
+                   kind="reminder", now=now, key=f"{period}#{acct.account_no}")
+    return True

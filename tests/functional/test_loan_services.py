@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chalicelib import clock, jobs, policy
+from chalicelib import clock, jobs, policy, settings
 from chalicelib.adapters import bank
 from chalicelib.rules import loans as rules
 from chalicelib.services import loan_offset, loan_services
@@ -398,6 +398,26 @@ def test_a_loan_moved_during_the_deduction_is_read_again(now, monkeypatch):
     monkeypatch.setattr(loan_offset.ledger, "post", racing)
     assert loan_offset.deduct(who.loan.contract_no, clock.parse(REPAY_DAY).date(), clock.parse(REPAY_DAY)) == "full"
     assert len(_offset_entries(who.a.account_no)) == 1 and fresh(who.loan).paid_periods == 22
+
+
+def test_many_loans_are_deducted_side_by_side_and_a_shared_account_pays_each_once(now, monkeypatch):
+    # GIVEN 30 borrowers with offset signed, and one of them with a second loan drawing on the same HPF account
+    monkeypatch.setenv("GJJ_JOB_WORKERS", "8")
+    settings.reset()
+    people = [borrower(offset_signed=True) for _ in range(30)]
+    twin = loan_data.loan(people[0].p.id_number, offset_signed=True)
+    loans = [fresh(who.loan) for who in people] + [fresh(twin)]
+    dues = {loan.contract_no: rules.next_installment(int(loan.balance), Decimal("2.60"), 240 - 21,
+                                                     "equal_installment").payment for loan in loans}
+    # WHEN the job runs on 8 threads, twice
+    first, second = _run(), _run()
+    # THEN every loan paid its installment exactly once, the shared account paid two, and balances add up
+    assert first["full"] == 31 and second["full"] == 0 and second["already"] == 31
+    for who in people:
+        expected = [dues[who.loan.contract_no]] + ([dues[twin.contract_no]] if who is people[0] else [])
+        assert sorted(e.amount for e in _offset_entries(who.a.account_no)) == sorted(expected)
+        assert int(Account.get(who.a.account_no).balance) == 5_000_000 - sum(expected)
+    assert all(fresh(loan).paid_periods == 22 for loan in loans)
 
 
 def test_the_repayment_records_name_a_prepayment_and_a_settlement_for_what_they_were(client, now):

@@ -8,14 +8,36 @@
   items takes seconds. Inside this context manager a transaction snapshots only the items its actions name
   and restores exactly those on cancellation, which is what a rollback has to undo (an action can only change
   the item it names).
+* :func:`one_request_at_a_time`: moto's backends are plain dicts with no locking (a Query or a transaction's
+  snapshot iterating a table while another thread inserts raises "dictionary changed size during iteration").
+  DynamoDB applies each request atomically; one lock around moto's request handling gives the same, while the
+  code under test still interleaves its requests across threads as it does in production (the jobs' workers).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 
 _templates: dict[tuple, dict] = {}
+_one_at_a_time = threading.RLock()
+
+
+def one_request_at_a_time() -> None:
+    """Serialize moto's handling of requests for the rest of the process (idempotent)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    if getattr(BotocoreStubber.__call__, "gjj_serialized", False):
+        return
+    original = BotocoreStubber.__call__
+
+    def __call__(self, *args, **kwargs):
+        with _one_at_a_time:
+            return original(self, *args, **kwargs)
+
+    __call__.gjj_serialized = True
+    BotocoreStubber.__call__ = __call__
 
 
 def create_tables() -> None:
