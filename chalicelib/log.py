@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 from typing import Any
 
 from chalicelib import masking
@@ -18,44 +19,52 @@ SERVICE = "gjj"
 NAMESPACE = "gjj"
 
 _root: Any = None
+_init = threading.Lock()
 
 
 def _powertools_logger():
+    if _root is not None:
+        return _root
+    with _init:     # the first lines may come from several worker threads at once
+        return _root if _root is not None else _make_root()
+
+
+def _make_root():
     global _root
-    if _root is None:
-        from aws_lambda_powertools import Logger
-        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-        class MaskingFormatter(LambdaPowertoolsFormatter):
-            def serialize(self, log: dict[str, Any]) -> str:
-                cid = correlation_id.get()
-                if cid:
-                    log["correlation_id"] = cid
-                return masking.scrub(super().serialize(log))
+    class MaskingFormatter(LambdaPowertoolsFormatter):
+        def serialize(self, log: dict[str, Any]) -> str:
+            cid = correlation_id.get()
+            if cid:
+                log["correlation_id"] = cid
+            return masking.scrub(super().serialize(log))
 
-        class CurrentStdout(logging.StreamHandler):
-            """Writes to whatever ``sys.stdout`` is at the time (Lambda's, or a test's capture)."""
+    class CurrentStdout(logging.StreamHandler):
+        """Writes to whatever ``sys.stdout`` is at the time (Lambda's, or a test's capture)."""
 
-            @property
-            def stream(self):
-                import sys
+        @property
+        def stream(self):
+            import sys
 
-                return sys.stdout
+            return sys.stdout
 
-            @stream.setter
-            def stream(self, value):
-                pass
+        @stream.setter
+        def stream(self, value):
+            pass
 
-        _root = Logger(service=SERVICE, logger_formatter=MaskingFormatter(json_default=str),
-                       logger_handler=CurrentStdout(), json_default=str, use_rfc3339=True)
-        # masked lines only: never hand the raw record to the root logger's handlers, nor to a handler some
-        # framework put on the same logger name before us (Chalice's plain "gjj - INFO - ..." one)
-        named = logging.getLogger(_root.name)
-        named.propagate = False
-        for handler in list(named.handlers):
-            if not isinstance(handler.formatter, MaskingFormatter):
-                named.removeHandler(handler)
-    return _root
+    root = Logger(service=SERVICE, logger_formatter=MaskingFormatter(json_default=str),
+                   logger_handler=CurrentStdout(), json_default=str, use_rfc3339=True)
+    # masked lines only: never hand the raw record to the root logger's handlers, nor to a handler some
+    # framework put on the same logger name before us (Chalice's plain "gjj - INFO - ..." one)
+    named = logging.getLogger(root.name)
+    named.propagate = False
+    for handler in list(named.handlers):
+        if not isinstance(handler.formatter, MaskingFormatter):
+            named.removeHandler(handler)
+    _root = root       # published only once it is ready
+    return root
 
 
 class _Adapter:
@@ -91,10 +100,20 @@ def event(logger: _Adapter, message: str, **fields: Any) -> None:
 
 
 def metric(name: str, value: int = 1, unit: str = "Count", **dimensions: str) -> None:
-    """Emit one business metric as an EMF line (payments, withdrawals, logins, refusals, ...)."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    """Emit one business metric as an EMF line (payments, withdrawals, logins, refusals, ...).
 
-    with single_metric(name=name, unit=getattr(MetricUnit, unit), value=value, namespace=NAMESPACE,
-                       default_dimensions={"service": SERVICE}) as m:
-        for key, dim in dimensions.items():
-            m.add_dimension(name=key, value=str(dim))
+    Powertools' ``single_metric`` prints the line and its newline in two writes, which threads (the jobs' workers)
+    interleave into lines CloudWatch cannot parse; the same metric set is written here in one write.
+    """
+    import json
+    import sys
+
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics.base import SingleMetric
+
+    m = SingleMetric(namespace=NAMESPACE)
+    m.add_metric(name=name, unit=getattr(MetricUnit, unit), value=value)
+    m.add_dimension(name="service", value=SERVICE)
+    for key, dim in dimensions.items():
+        m.add_dimension(name=key, value=str(dim))
+    sys.stdout.write(json.dumps(m.serialize_metric_set(), separators=(",", ":")) + "\n")

@@ -100,3 +100,24 @@ def test_a_scheduled_job_logs_under_its_eventbridge_event_id(aws, client, clock_
     [line] = [x for x in lines if x.get("message") == "remittance window"]
     assert line["correlation_id"] == event["id"] and line["action"] == "open"
     remittance.reset_cache()
+
+
+def test_metrics_and_log_lines_written_from_many_threads_stay_whole_lines(capsys):
+    # GIVEN the jobs' worker threads counting and logging at once (threads switched as often as possible)
+    from chalicelib import fanout, log
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        def work(i):
+            log.metric("Withdrawals", kind="offset")
+            log.event(log.get("test"), "item done", item=i)
+
+        list(fanout.each(work, range(400), workers=8))
+    finally:
+        sys.setswitchinterval(old)
+    # THEN every line CloudWatch receives is one whole JSON document
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 800
+    assert all(json.loads(line) for line in lines)
+    assert len(emf("\n".join(lines), "Withdrawals")) == 400
