@@ -26,7 +26,8 @@ def _schedule(job: jobs.Job):
 
         token = log.correlation_id.set(getattr(event, "event_id", None))   # the EventBridge event id
         try:
-            return jobs.run(job.name, clock.now())
+            remaining = getattr(event.context, "get_remaining_time_in_millis", None)
+            return jobs.run(job.name, clock.now(), jobs.seconds_for(remaining()) if remaining else None)
         finally:
             log.correlation_id.reset(token)
 

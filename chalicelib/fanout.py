@@ -9,12 +9,18 @@ writes are conditioned (versions, ``does_not_exist``) as they must be anyway for
 ``2 × workers`` in flight, copies the caller's context into each item (the log's correlation id), and stops at the
 first item that raises: items not yet started are not started, running ones finish, and the error is raised.
 ``GJJ_JOB_WORKERS`` sets the number of threads (``1``: one item at a time, in order).
+
+A job has a deadline (:func:`deadline`, set by its Lambda from the time it has left): once it has passed, no new
+item is started, the running ones finish and :class:`OutOfTime` is raised. The job's schedule fires again
+(:mod:`chalicelib.jobs`), and since every item is done once whatever the number of runs, the next run goes on
+where this one stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-import itertools
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
@@ -24,6 +30,36 @@ from chalicelib import settings
 T = TypeVar("T")
 R = TypeVar("R")
 
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("gjj_job_deadline", default=None)
+
+
+class OutOfTime(Exception):
+    """The job's time is up; the items not started are left to its next run."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None):
+    """Within this block, :func:`each` starts no item once ``seconds`` have passed (``None``: no limit)."""
+    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def out_of_time() -> bool:
+    until = _deadline.get()
+    return until is not None and time.monotonic() >= until
+
+
+def check_time() -> None:
+    """Raise :class:`OutOfTime` when the deadline has passed (between pages of a job's own loop)."""
+    if out_of_time():
+        raise OutOfTime()
+
+
+_END = object()
+
 
 def each(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> Iterator[R]:
     """``fn(item)`` for every item, up to ``workers`` at once; results in the order they finish."""
@@ -31,28 +67,50 @@ def each(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -
     source = iter(items)
     if workers <= 1:
         for item in source:
-            yield fn(item)
+            check_time()
+            yield _started(fn, item)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gjj-job") as pool:
         pending: set[Future] = set()
 
-        def start(item: T) -> None:
-            pending.add(pool.submit(contextvars.copy_context().run, fn, item))
+        stopped = False
+
+        def top_up(n: int) -> None:
+            nonlocal stopped
+            for _ in range(n):
+                if stopped:
+                    return
+                item = next(source, _END)
+                if item is _END:
+                    return
+                if out_of_time():
+                    stopped = True
+                    return
+                pending.add(pool.submit(contextvars.copy_context().run, _started, fn, item))
 
         try:
-            for item in itertools.islice(source, 2 * workers):
-                start(item)
+            top_up(2 * workers)
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     pending.discard(future)
                     result = future.result()
-                    for item in itertools.islice(source, 1):
-                        start(item)
+                    top_up(1)
                     yield result
         finally:
             for future in pending:
                 future.cancel()
+        if stopped:
+            raise OutOfTime()
+
+
+def _started(fn: Callable[[T], R], item: T) -> R:
+    """An item once started runs to its end: work it fans out itself is not cut short by the deadline."""
+    token = _deadline.set(None)
+    try:
+        return fn(item)
+    finally:
+        _deadline.reset(token)
 
 
 def run_all(fn: Callable[[T], R], items: list[T], workers: int | None = None) -> list[R]:

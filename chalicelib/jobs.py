@@ -3,6 +3,11 @@
 Each body is ``fn(now: datetime) -> dict`` (a summary for the log) and must be safe to run twice for
 the same moment. app.py wires every job to a Chalice schedule; ``gjj jobs run NAME`` runs one once
 with the stage clock. Bodies are imported lazily so the API's cold start does not pay for them.
+
+A Lambda may run 15 minutes at most. The jobs with work per item (reminders, offset deduction, interest) run
+under a deadline a little before their Lambda's end (:func:`run` with ``seconds``); when it passes they stop
+between items and answer ``{"done": false}``, and their schedule fires again a quarter of an hour later within
+the same hour, each firing going on where the last stopped (a firing with nothing left to do changes nothing).
 """
 
 from __future__ import annotations
@@ -45,8 +50,25 @@ def get(name: str) -> Job:
         raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS)) or 'none'}") from None
 
 
-def run(name: str, now: datetime) -> dict[str, Any]:
-    return get(name).load()(now)
+def run(name: str, now: datetime, seconds: float | None = None) -> dict[str, Any]:
+    """Run job ``name`` once for ``now``; with ``seconds``, stop starting items when they have passed."""
+    from chalicelib import fanout, log
+
+    body = get(name).load()
+    with fanout.deadline(seconds):
+        try:
+            return body(now)
+        except fanout.OutOfTime:
+            log.get("jobs").warning("job stopped for time; its next firing goes on",
+                                    extra={"fields": {"job": name, "seconds": seconds}})
+            return {"job": name, "done": False, "note": "time was up; the next firing goes on"}
+
+
+def seconds_for(remaining_ms: int) -> float:
+    """The deadline of a Lambda run with ``remaining_ms`` left: a tenth of it (at most a minute, at least one
+    second) is kept to finish the items running, log and answer."""
+    remaining = remaining_ms / 1000
+    return remaining - max(1.0, min(60.0, remaining / 10))
 
 
 # The jobs of CONTRACT section 9. Cron fields are UTC: 00:00 UTC is 08:00 China time.
@@ -55,14 +77,15 @@ for _job in (
         "chalicelib.services.remittance:open_window", "Open the flexible remittance window (08:00, days 1-25)"),
     Job("close-remittance-window", ("0", "9", "*", "*", "?", "*"),
         "chalicelib.services.remittance:close_window", "Close the flexible remittance window (17:00)"),
-    Job("send-appointment-reminders", ("0", "10", "*", "*", "?", "*"),
-        "chalicelib.services.appointments:send_reminders", "Remind tomorrow's appointments (18:00)"),
-    Job("send-remittance-reminders", ("0", "1", "20", "*", "?", "*"),
-        "chalicelib.services.remittance:send_reminders", "Remind flexible depositors unpaid this period (20th)"),
-    Job("loan-offset-deduction", ("0", "22", "*", "*", "?", "*"),
-        "chalicelib.services.loan_offset:run_deduction", "Pay due installments from HPF balances (月对冲)"),
-    Job("settle-annual-interest", ("0", "15", "30", "6", "?", "*"),
-        "chalicelib.services.interest:settle_annual_interest", "Settle the year's interest (30 June, 结息)"),
+    Job("send-appointment-reminders", ("0/15", "10", "*", "*", "?", "*"),
+        "chalicelib.services.appointments:send_reminders", "Remind tomorrow's appointments (18:00; goes on :15-:45)"),
+    Job("send-remittance-reminders", ("0/15", "1", "20", "*", "?", "*"),
+        "chalicelib.services.remittance:send_reminders",
+        "Remind flexible depositors unpaid this period (20th, 09:00; goes on :15-:45)"),
+    Job("loan-offset-deduction", ("0/15", "22", "*", "*", "?", "*"),
+        "chalicelib.services.loan_offset:run_deduction", "Pay due installments from HPF balances (月对冲, 06:00)"),
+    Job("settle-annual-interest", ("0/15", "15", "30", "6", "?", "*"),
+        "chalicelib.services.interest:settle_annual_interest", "Settle the year's interest (30 June 23:00, 结息)"),
     Job("dispatch-sms", ("*", "*", "*", "*", "?", "*"),
         "chalicelib.services.sms_dispatch:dispatch", "Send queued notification SMS with retries"),
 ):

@@ -79,6 +79,7 @@ def settle_annual_interest(now: dt.datetime) -> dict:
     cursor = progress.value or None
     posted = amount = pages = 0
     while True:
+        fanout.check_time()     # between pages: the progress item already says where the next run goes on
         condition = Account.account_no > cursor if cursor else None
         keys = [k.account_no for k in Account.book_index.query(BOOK, condition, limit=PAGE)]
         if not keys:

@@ -346,11 +346,21 @@ def send_reminders(now: dt.datetime) -> dict:
     """``send-remittance-reminders`` (the 20th): flexible depositors not yet paid for this period.
 
     One Query of the sparse ``remit-index`` (flexible, normal accounts) for ``paid_through`` before the
-    current period; each person is reminded once a period (a marker item put under a condition).
+    current period; each person is reminded once a period (a marker item put under a condition). A run that
+    went through them all marks the period done (``job#send-remittance-reminders#<period>``), so the later
+    firings of the day read one item instead of every unpaid account again.
     """
     period = rules.period_of(now)
+    done = StateItem(f"job#send-remittance-reminders#{period}", "-")
+    try:
+        done.refresh(consistent_read=True)
+        if done.status == "done":
+            return {"period": period, "reminded": 0, "note": "already done"}
+    except StateItem.DoesNotExist:
+        pass
     unpaid = Account.remit_index.query("flexible", Account.paid_through < period)
     reminded = sum(fanout.each(lambda acct: _remind(acct, period, now), unpaid))
+    StateItem(done.pk, "-", status="done", updated_at=clock.iso(now)).save()
     log.event(logger, "remittance reminders", period=period, reminded=reminded)
     return {"period": period, "reminded": reminded}
 

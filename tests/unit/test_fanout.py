@@ -105,3 +105,45 @@ def test_the_worker_count_comes_from_the_stage(monkeypatch):
     finally:
         monkeypatch.delenv("GJJ_JOB_WORKERS")
         settings.reset()
+
+
+def test_past_its_deadline_a_run_starts_nothing_and_says_so():
+    started = []
+    with fanout.deadline(0), pytest.raises(fanout.OutOfTime):
+        list(fanout.each(started.append, range(10), workers=4))
+    assert started == []
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_deadline_that_passes_midway_lets_the_running_items_finish_and_starts_no_more(workers):
+    finished = []
+
+    def slow(x):
+        time.sleep(0.01)
+        finished.append(x)
+        return x
+
+    results = []
+    with fanout.deadline(0.1), pytest.raises(fanout.OutOfTime):
+        for r in fanout.each(slow, range(1000), workers=workers):
+            results.append(r)
+    assert 0 < len(finished) < 1000
+    assert sorted(results) == sorted(finished)      # nothing started was left unfinished or unreported
+
+
+def test_without_a_deadline_nothing_is_out_of_time():
+    assert not fanout.out_of_time()
+    with fanout.deadline(None):
+        assert not fanout.out_of_time()
+        fanout.check_time()
+
+
+def test_an_item_once_started_is_not_cut_short_by_the_deadline():
+    # GIVEN an item that fans out work of its own WHEN the deadline passes while it runs
+    def item(x):
+        time.sleep(0.05)
+        return sum(fanout.each(lambda y: y, range(100), workers=4))
+
+    with fanout.deadline(0.02):
+        # THEN its own work is done whole (the one item was started in time; there was no other to refuse)
+        assert list(fanout.each(item, [1], workers=2)) == [sum(range(100))]
