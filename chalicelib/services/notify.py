@@ -7,6 +7,7 @@ sent at once through :mod:`chalicelib.adapters.sms`.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,12 +15,16 @@ from datetime import datetime
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import clock
+from chalicelib import clock, fanout
 from chalicelib.store.messages import Message, OutboundSms
 
 
 def message_id(now: datetime) -> str:
     return f"{now.astimezone(clock.CHINA).strftime('%Y%m%d%H%M%S%f')}#{secrets.token_hex(4)}"
+
+
+def stable_message_id(now: datetime, key: str) -> str:
+    return f"{now.astimezone(clock.CHINA).strftime('%Y%m%d%H%M%S%f')}#{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def post_message(id_number: str, *, title: str, body: str, kind: str, now: datetime, box: str = "unread",
@@ -71,24 +76,30 @@ class Notice:
     serial_no: str | None = None
 
 
-def citizens(notices: Sequence[Notice], *, kind: str, now: datetime) -> None:
+def citizens(notices: Sequence[Notice], *, kind: str, now: datetime, stable: bool = False) -> None:
     """Many citizens at once (batch jobs): the messages written in batches, then for each subscriber one SMS
-    queued under ``kind#key`` (as :func:`citizen`, so a notice repeated by a re-run is sent once)."""
+    queued under ``kind#key`` (as :func:`citizen`, so a notice repeated by a re-run is sent once).
+
+    ``stable``: each message's id is derived from ``now`` and ``kind#key``, so telling the same notices again
+    (a retry, with the same ``now``) writes the same messages instead of second ones."""
     from chalicelib.store.people import Person
     from chalicelib.store.users import User
 
     with Message.batch_write() as batch:
         for n in notices:
             # a batch write does not go through Message.save, so the box key is set here (box-index lists it)
-            batch.save(Message(id_number=n.id_number, message_id=message_id(now), box="unread", kind=kind,
+            mid = stable_message_id(now, f"{kind}#{n.key}") if stable else message_id(now)
+            batch.save(Message(id_number=n.id_number, message_id=mid, box="unread", kind=kind,
                                title=n.title, body=n.body, created_at=clock.iso(now), serial_no=n.serial_no,
                                box_key=Message.box_key_for(n.id_number, "unread")))
-    for n in notices:
+    def sms(n: Notice) -> None:
         users = list(User.id_number_index.query(n.id_number, limit=1))
         if not users or not users[0].sms_subscribed:
-            continue
+            return
         try:
             phone = Person.get(n.id_number).phone
         except Person.DoesNotExist:
             phone = users[0].phone
         queue_sms(f"{kind}#{n.key}", phone, f"【公积金】{n.body}", now=now)
+
+    fanout.run_all(sms, list(notices))      # a lookup or two each: side by side

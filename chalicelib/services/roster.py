@@ -35,11 +35,12 @@ from chalicelib import clock, errors, log, money, policy
 from chalicelib.adapters import bank
 from chalicelib.rules import deposits
 from chalicelib.rules import remittance as periods
-from chalicelib.services import audit, business, ledger
+from chalicelib.services import audit, business, ledger, notify
 from chalicelib.services.ledger import Extra, Posting
 from chalicelib.services.units import owner, unit_of
 from chalicelib.store.accounts import Account
 from chalicelib.store.kv import StateItem
+from chalicelib.store.ledger import LedgerEntry
 from chalicelib.store.people import Person, Unit
 from chalicelib.store.rosters import Roster, RosterLine
 
@@ -463,6 +464,35 @@ def _credit_batch(roster: Roster, index: int, chunk: list[RosterLine], *, now: d
     raise errors.Conflict("职工账户正忙，请稍后重试付款（已入账的职工不会重复入账）")
 
 
+def _tell_employees(roster: Roster) -> None:
+    """Each credited employee's message (and SMS when subscribed, 短信签约): what the unit paid in for which
+    months. Told once the whole roster is paid, from what the ledger holds (a line no longer due was not
+    credited), under ids derived from the roster: a retry that tells again overwrites the same messages and queues
+    no second SMS, and a batch whose answer was lost is told like the others."""
+    lines = list(RosterLine.query(roster.roster_no))
+    serials = [posting_serial(roster.roster_no, line.account_no, line.period) for line in lines]
+    posted: set[str] = set()
+    for start in range(0, len(serials), 100):
+        posted.update(e.serial_no for e in LedgerEntry.batch_get(serials[start:start + 100]))
+    months: dict[str, list[str]] = {}
+    amounts: dict[str, int] = {}
+    who: dict[str, str] = {}
+    for line, serial in zip(lines, serials, strict=True):
+        if serial in posted:
+            months.setdefault(line.account_no, []).append(line.period)
+            amounts[line.account_no] = amounts.get(line.account_no, 0) + int(line.amount)
+            who[line.account_no] = line.id_number
+    notify.citizens([notify.Notice(
+        who[no], title=f"{TITLES[roster.kind]}入账", key=f"{roster.roster_no}#{no}", serial_no=roster.roster_no,
+        body=f"您的单位已为您缴存 {_span(sorted(ps))} 住房公积金 {money.format(amounts[no])} 元。")
+        for no, ps in months.items()], kind="deposit", now=clock.parse(roster.paid_at), stable=True)
+
+
+def _span(months: list[str]) -> str:
+    first, last = months[0], months[-1]
+    return f"{first[:4]}年{first[4:]}月" if first == last else f"{first[:4]}年{first[4:]}月至{last[:4]}年{last[4:]}月"
+
+
 def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster:
     """Every batch is done: what was not credited goes back to the unit, and the roster is paid."""
     data = StateItem.get(_progress_key(roster.roster_no), PROGRESS, consistent_read=True).data
@@ -514,6 +544,7 @@ def _after_paid(roster: Roster, line_count: int | None, now: dt.datetime) -> Non
         if line_count is None:
             line_count = sum(1 for _ in RosterLine.query(roster.roster_no))
         opinion += f"；{line_count - credited} 笔已由其他业务缴存，{money.format(refund)} 元已退回单位账户"
+    _tell_employees(roster)
     _set_record(roster.roster_no, "done", now, opinion)
     audit.record("unit.roster.paid", role="unit", who=roster.unit_no, result=audit.OK, now=now,
                  details={"roster_no": roster.roster_no, "credited": credited,

@@ -15,6 +15,7 @@ from chalicelib.services import ledger, roster
 from chalicelib.store.accounts import Account
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.ledger import LedgerEntry
+from chalicelib.store.messages import Message, OutboundSms
 from chalicelib.store.people import Person, Unit
 from chalicelib.store.rosters import Roster
 from tests.support import factories
@@ -359,6 +360,72 @@ def test_a_payment_that_fails_half_way_resumes_without_crediting_anyone_twice(cl
     assert _pay(client, login, r["roster_no"]).status_code == 200       # same key again: resumes
     assert sorted(Account.get(a.account_no).balance for a in accounts) == [120_000] * 60
     assert len([x for x in bank.gateway().read() if x["op"] == "debit"]) == 1
+
+
+def test_each_credited_employee_is_told_once_and_a_subscriber_also_by_sms(client, hall, monkeypatch):
+    # GIVEN 60 employees (two batches), one of them subscribed to SMS, and a payment that fails after batch one
+    _, login = hall
+    people = [_employee(balance=10_000) for _ in range(60)]
+    subscriber = people[59][0]
+    factories.user(subscriber, sms_subscribed=True)
+    r = _roster(client, login).json_body
+    calls = {"n": 0}
+    real_post = ledger.post
+
+    def failing_post(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionError("network lost before the second batch")
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(roster.ledger, "post", failing_post)
+    assert _pay(client, login, r["roster_no"]).status_code == 500
+    # WHEN the unit pays again and resumes
+    assert _pay(client, login, r["roster_no"]).status_code == 200
+    # THEN every employee has exactly one 单位汇缴入账 message naming the month and the amount
+    for p, _a in people:
+        [msg] = [m for m in Message.query(p.id_number) if m.title == "单位汇缴入账"]
+        assert msg.body == "您的单位已为您缴存 2026年07月 住房公积金 1200.00 元。"
+        assert msg.serial_no == r["roster_no"]
+    # AND the subscriber one SMS, nobody else any
+    sms = [x for x in OutboundSms.scan() if x.sms_id.startswith(f"deposit#{r['roster_no']}#")]
+    assert [x.sms_id for x in sms] == [f"deposit#{r['roster_no']}#{people[59][1].account_no}"]
+    assert sms[0].phone == subscriber.phone
+
+
+def test_telling_the_employees_again_writes_no_second_message(client, hall):
+    # GIVEN a paid roster whose last step (the business record) failed, so the payment is asked for again
+    _, login = hall
+    p, _a = _employee()
+    r = _roster(client, login).json_body
+    real = roster._set_record
+    calls = {"n": 0}
+
+    def fails_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("lost before the record was done")
+        return real(*args, **kwargs)
+
+    roster._set_record = fails_once
+    try:
+        assert _pay(client, login, r["roster_no"]).status_code == 500
+        assert _pay(client, login, r["roster_no"], key="p2").status_code == 200
+    finally:
+        roster._set_record = real
+    # THEN the employee was told twice over, but holds one message
+    assert calls["n"] == 2
+    assert [m.title for m in Message.query(p.id_number)].count("单位汇缴入账") == 1
+
+
+def test_a_back_payment_message_names_the_months_it_covers(client, hall):
+    _, login = hall
+    p, a = _employee(paid_through="202603", balance=0)
+    r = _post(client, login, "/v1/units/me/back-payments",
+              {"lines": [{"account_no": a.account_no, "end_period": "202605"}]}).json_body
+    assert _pay(client, login, r["roster_no"]).json_body["status"] == "paid"
+    [msg] = [m for m in Message.query(p.id_number) if m.title == "单位补缴入账"]
+    assert msg.body == "您的单位已为您缴存 2026年04月至2026年05月 住房公积金 2400.00 元。"
 
 
 # ---------------------------------------------------------------- 补缴

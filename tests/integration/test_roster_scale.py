@@ -3,7 +3,7 @@
 The payment is cut into 41 ledger transactions of at most 49 employees (each transaction also advances the
 payment's progress). The 21st transaction commits but its answer is lost (the Lambda dies): the payment is
 asked for again with the same key and resumes at the 22nd; every employee's deposit record shows the month
-once and the unit is debited once.
+once, every employee gets one message, and the unit is debited once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from chalicelib.http import auth
 from chalicelib.services import ledger, roster
 from chalicelib.store.accounts import Account
 from chalicelib.store.ledger import LedgerEntry
+from chalicelib.store.messages import Message
 from chalicelib.store.people import Person
 from chalicelib.store.rosters import Roster
 from tests.support import factories, fast_moto
@@ -86,6 +87,9 @@ def test_a_unit_of_2000_pays_its_roster_once_even_when_the_answer_of_a_batch_is_
     assert {(int(a.balance), a.paid_through) for a in accounts} == {(MONTHLY, "202607")}
     debits = [x for x in bank.gateway().read() if x["op"] == "debit"]
     assert [(x["reference"], x["amount"]) for x in debits] == [(r["roster_no"], EMPLOYEES * MONTHLY)]
+    # every employee is told once, those of the batch whose answer was lost too
+    told = Counter(m.id_number for m in Message.scan() if m.serial_no == r["roster_no"])
+    assert len(told) == EMPLOYEES and set(told.values()) == {1}
 
 
 @pytest.mark.ddblocal
