@@ -96,3 +96,31 @@ def test_cli_reads_the_stage_settings_of_the_server(monkeypatch, tmp_path, stage
     import os
 
     assert os.environ["GJJ_TABLE_PREFIX"] == f"x-{stage}-" and os.environ["GJJ_STAGE"] == stage
+
+
+def test_the_demo_repayment_records_follow_the_plan_the_app_shows():
+    # The demo's loans are what a new developer sees first: their 还款明细 must agree with GET .../schedule,
+    # period by period (date, amount, principal, interest, balance), and the loan's balance with the last of them.
+    import datetime as dt
+    from decimal import Decimal
+
+    from chalicelib import money
+    from chalicelib.rules import loans as rules
+
+    records = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
+    loans = [r for r in records if r["type"] == "loan"]
+    assert loans
+    for loan in loans:
+        disbursed = dt.date.fromisoformat(loan["disbursed_on"])
+        plan = rules.schedule(money.parse(loan["principal"]), Decimal(loan["annual_rate"]), loan["term_months"],
+                              loan["method"], rules.add_months(disbursed, 1, loan["repayment_day"]),
+                              loan["repayment_day"])
+        paid = sorted((r for r in records if r["type"] == "repayment" and r["contract_no"] == loan["contract_no"]),
+                      key=lambda r: r["period_no"])
+        assert [r["period_no"] for r in paid] == list(range(1, loan["paid_periods"] + 1))
+        for r in paid:
+            due = plan.periods[r["period_no"] - 1]
+            assert (r["date"], money.parse(r["amount"]), money.parse(r["principal"]), money.parse(r["interest"]),
+                    money.parse(r["balance_after"])) == (due.due_on.isoformat(), due.payment, due.principal,
+                                                         due.interest, due.balance_after), r
+        assert money.parse(loan["balance"]) == plan.periods[loan["paid_periods"] - 1].balance_after
