@@ -341,10 +341,7 @@ def test_a_declined_debit_voids_the_roster_and_credits_nobody(client, hall):
     assert _roster(client, login, key="r2").status_code == 201        # the month is free again
 
 
-def test_a_payment_that_fails_half_way_resumes_without_crediting_anyone_twice(client, hall, monkeypatch):
-    _, login = hall
-    accounts = [_employee()[1] for _ in range(60)]          # two batches of 49 + 11
-    r = _roster(client, login).json_body
+def _lose_the_network_before_the_second_batch(monkeypatch) -> None:
     calls = {"n": 0}
     real_post = ledger.post
 
@@ -355,6 +352,13 @@ def test_a_payment_that_fails_half_way_resumes_without_crediting_anyone_twice(cl
         return real_post(*args, **kwargs)
 
     monkeypatch.setattr(roster.ledger, "post", failing_post)
+
+
+def test_a_payment_that_fails_half_way_resumes_without_crediting_anyone_twice(client, hall, monkeypatch):
+    _, login = hall
+    accounts = [_employee()[1] for _ in range(60)]          # two batches of 49 + 11
+    r = _roster(client, login).json_body
+    _lose_the_network_before_the_second_batch(monkeypatch)
     assert _pay(client, login, r["roster_no"]).status_code == 500
     assert roster.progress(r["roster_no"]) == 1
     assert _pay(client, login, r["roster_no"]).status_code == 200       # same key again: resumes
@@ -369,16 +373,7 @@ def test_each_credited_employee_is_told_once_and_a_subscriber_also_by_sms(client
     subscriber = people[59][0]
     factories.user(subscriber, sms_subscribed=True)
     r = _roster(client, login).json_body
-    calls = {"n": 0}
-    real_post = ledger.post
-
-    def failing_post(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("network lost before the second batch")
-        return real_post(*args, **kwargs)
-
-    monkeypatch.setattr(roster.ledger, "post", failing_post)
+    _lose_the_network_before_the_second_batch(monkeypatch)
     assert _pay(client, login, r["roster_no"]).status_code == 500
     # WHEN the unit pays again and resumes
     assert _pay(client, login, r["roster_no"]).status_code == 200
