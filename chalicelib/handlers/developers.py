@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import money
+from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import serial_from_key
@@ -145,27 +146,6 @@ class MaterialsIn(_In):
     @classmethod
     def _ids(cls, value: list[str]) -> list[str]:
         return _upload_ids(value)
-
-
-class DeveloperBusinessOut(BaseModel):
-    serial_no: str
-    kind: str
-    title: str
-    status: str
-    submitted_at: str
-    decided_at: str | None
-    opinion: str | None
-    amount: MoneyOut | None
-
-    @classmethod
-    def of(cls, r: BusinessRecord) -> DeveloperBusinessOut:
-        return cls(serial_no=r.serial_no, kind=r.kind, title=r.title, status=r.status, submitted_at=r.submitted_at,
-                   decided_at=r.decided_at, opinion=r.opinion, amount=int(r.amount) if r.amount is not None else None)
-
-
-class DeveloperBusinessPage(BaseModel):
-    items: list[DeveloperBusinessOut]
-    next_cursor: str | None
 
 
 class BuyerIn(_In):
@@ -314,12 +294,12 @@ def developer_me(req: Request) -> DeveloperOut:
                         contact_name=d.contact_name, contact_phone=d.contact_phone, status=d.status)
 
 
-@api.route("/v1/developers/me/business", roles=DEV, query=PageQuery, response=DeveloperBusinessPage,
+@api.route("/v1/developers/me/business", roles=DEV, query=PageQuery, response=HallBusinessPage,
            summary="The developer's applications and their review, newest first (业务明细)")
 def business_list(req: Request) -> dict:
     items, cursor = page(BusinessRecord.owner_index.query, hash_key=developers.owner(req.subject),
                          scan_index_forward=False, limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
-    return envelope([DeveloperBusinessOut.of(r) for r in items], cursor)
+    return envelope([HallBusinessOut.of(r) for r in items], cursor)
 
 
 @api.route("/v1/developers/me/projects", roles=DEV, query=PageQuery, response=ProjectPage,
@@ -364,10 +344,10 @@ def submit_building(req: Request, project_no: str) -> BuildingOut:
 
 
 @api.route("/v1/developers/me/projects/{project_no}/materials", "POST", roles=DEV, body=MaterialsIn,
-           response=DeveloperBusinessOut, status=201, idempotent=True, errors=(400, 404, 422),
+           response=HallBusinessOut, status=201, idempotent=True, errors=(400, 404, 422),
            summary="Supplementary project materials for review (补充项目材料)")
-def submit_materials(req: Request, project_no: str) -> DeveloperBusinessOut:
-    return DeveloperBusinessOut.of(developers.submit_materials(req.subject, project_no, serial=_serial(req, "CL"),
+def submit_materials(req: Request, project_no: str) -> HallBusinessOut:
+    return HallBusinessOut.of(developers.submit_materials(req.subject, project_no, serial=_serial(req, "CL"),
                                                       upload_ids=req.body.upload_ids, note=req.body.note,
                                                       now=req.now))
 

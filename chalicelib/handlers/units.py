@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import serial_from_key
@@ -75,27 +76,6 @@ class ChangeIn(_In):
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         return None if value is None else _mobile(value)
-
-
-class UnitBusinessOut(BaseModel):
-    serial_no: str
-    kind: str
-    title: str
-    status: str
-    submitted_at: str
-    decided_at: str | None
-    opinion: str | None
-    amount: MoneyOut | None
-
-    @classmethod
-    def of(cls, r: BusinessRecord) -> UnitBusinessOut:
-        return cls(serial_no=r.serial_no, kind=r.kind, title=r.title, status=r.status, submitted_at=r.submitted_at,
-                   decided_at=r.decided_at, opinion=r.opinion, amount=int(r.amount) if r.amount is not None else None)
-
-
-class UnitBusinessPage(BaseModel):
-    items: list[UnitBusinessOut]
-    next_cursor: str | None
 
 
 class EmployeeOut(BaseModel):
@@ -294,21 +274,21 @@ def unit_info(req: Request) -> UnitOut:
                    bank_name=u.bank_name, bank_account=u.bank_account, paid_through=u.paid_through)
 
 
-@api.route("/v1/units/me/change-requests", "POST", roles=UNIT, body=ChangeIn, response=UnitBusinessOut, status=201,
+@api.route("/v1/units/me/change-requests", "POST", roles=UNIT, body=ChangeIn, response=HallBusinessOut, status=201,
            idempotent=True, errors=(404, 409), summary="Ask for a change of the unit's information (单位信息变更)")
-def request_change(req: Request) -> UnitBusinessOut:
+def request_change(req: Request) -> HallBusinessOut:
     b = req.body
     record = units.request_change(req.subject, serial=_serial(req, "DB"), reason=b.reason,
                                   changes=b.model_dump(exclude={"reason"}), now=req.now)
-    return UnitBusinessOut.of(record)
+    return HallBusinessOut.of(record)
 
 
-@api.route("/v1/units/me/business", roles=UNIT, query=PageQuery, response=UnitBusinessPage,
+@api.route("/v1/units/me/business", roles=UNIT, query=PageQuery, response=HallBusinessPage,
            summary="The unit's business, newest first (单位业务明细)")
 def unit_business(req: Request) -> dict:
     items, cursor = page(BusinessRecord.owner_index.query, hash_key=units.owner(req.subject),
                          scan_index_forward=False, limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
-    return envelope([UnitBusinessOut.of(r) for r in items], cursor)
+    return envelope([HallBusinessOut.of(r) for r in items], cursor)
 
 
 # ---------------------------------------------------------------- employees
