@@ -27,7 +27,7 @@ def _schedule(job: jobs.Job):
         token = log.correlation_id.set(getattr(event, "event_id", None))   # the EventBridge event id
         try:
             remaining = getattr(event.context, "get_remaining_time_in_millis", None)
-            return jobs.run(job.name, clock.now(), jobs.seconds_for(remaining()) if remaining else None)
+            return jobs.run(job.name, clock.now(), jobs.budget_ms(remaining()) if remaining else None)
         finally:
             log.correlation_id.reset(token)
 

@@ -30,7 +30,7 @@ from chalicelib import settings
 T = TypeVar("T")
 R = TypeVar("R")
 
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("gjj_job_deadline", default=None)
+_deadline: contextvars.ContextVar[int | None] = contextvars.ContextVar("gjj_job_deadline", default=None)
 
 
 class OutOfTime(Exception):
@@ -38,9 +38,10 @@ class OutOfTime(Exception):
 
 
 @contextlib.contextmanager
-def deadline(seconds: float | None):
-    """Within this block, :func:`each` starts no item once ``seconds`` have passed (``None``: no limit)."""
-    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
+def deadline(budget_ms: int | None):
+    """Within this block, :func:`each` starts no item once ``budget_ms`` milliseconds have passed (``None``: no
+    limit)."""
+    token = _deadline.set(None if budget_ms is None else time.monotonic_ns() + budget_ms * 1_000_000)
     try:
         yield
     finally:
@@ -49,7 +50,7 @@ def deadline(seconds: float | None):
 
 def out_of_time() -> bool:
     until = _deadline.get()
-    return until is not None and time.monotonic() >= until
+    return until is not None and time.monotonic_ns() >= until
 
 
 def check_time() -> None:

@@ -324,7 +324,7 @@ class Report:
     lines: int = 0
     written: dict[str, int] = field(default_factory=dict)
     bad: list[BadLine] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0                 # float ok: elapsed time, not money
 
     @property
     def ok(self) -> int:

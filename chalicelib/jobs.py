@@ -5,7 +5,7 @@ the same moment. app.py wires every job to a Chalice schedule; ``gjj jobs run NA
 with the stage clock. Bodies are imported lazily so the API's cold start does not pay for them.
 
 A Lambda may run 15 minutes at most. The jobs with work per item (reminders, offset deduction, interest) run
-under a deadline a little before their Lambda's end (:func:`run` with ``seconds``); when it passes they stop
+under a deadline a little before their Lambda's end (:func:`run` with ``budget_ms``); when it passes they stop
 between items and answer ``{"done": false}``, and their schedule fires again a quarter of an hour later within
 the same hour, each firing going on where the last stopped (a firing with nothing left to do changes nothing).
 """
@@ -50,25 +50,24 @@ def get(name: str) -> Job:
         raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS)) or 'none'}") from None
 
 
-def run(name: str, now: datetime, seconds: float | None = None) -> dict[str, Any]:
-    """Run job ``name`` once for ``now``; with ``seconds``, stop starting items when they have passed."""
+def run(name: str, now: datetime, budget_ms: int | None = None) -> dict[str, Any]:
+    """Run job ``name`` once for ``now``; with ``budget_ms``, stop starting items when they have passed."""
     from chalicelib import fanout, log
 
     body = get(name).load()
-    with fanout.deadline(seconds):
+    with fanout.deadline(budget_ms):
         try:
             return body(now)
         except fanout.OutOfTime:
             log.get("jobs").warning("job stopped for time; its next firing goes on",
-                                    extra={"fields": {"job": name, "seconds": seconds}})
+                                    extra={"fields": {"job": name, "budget_ms": budget_ms}})
             return {"job": name, "done": False, "note": "time was up; the next firing goes on"}
 
 
-def seconds_for(remaining_ms: int) -> float:
-    """The deadline of a Lambda run with ``remaining_ms`` left: a tenth of it (at most a minute, at least one
-    second) is kept to finish the items running, log and answer."""
-    remaining = remaining_ms / 1000
-    return remaining - max(1.0, min(60.0, remaining / 10))
+def budget_ms(remaining_ms: int) -> int:
+    """The time a Lambda run with ``remaining_ms`` left may start items in: a tenth of it (at most a minute, at
+    least one second) is kept to finish the items running, log and answer."""
+    return remaining_ms - max(1_000, min(60_000, remaining_ms // 10))
 
 
 # The jobs of CONTRACT section 9. Cron fields are UTC: 00:00 UTC is 08:00 China time.

@@ -94,7 +94,7 @@ class LocalBank:
 class HttpBank:
     """The production client: ``POST <url>/{debit|payout}`` with ``X-Signature: hex(hmac(key, body))``."""
 
-    def __init__(self, url: str | None = None, key: bytes | None = None, timeout: float = 8.0):
+    def __init__(self, url: str | None = None, key: bytes | None = None, timeout: float = 8.0):  # float ok: seconds
         self.url = (url or os.environ.get("GJJ_BANK_URL", "")).rstrip("/")
         self._key = key
         self.timeout = timeout

@@ -45,7 +45,7 @@ class RekognitionFace:
             answer = self.client.compare_faces(
                 SourceImage={"S3Object": {"Bucket": self.bucket, "Name": photo_key}},
                 TargetImage={"Bytes": probe},
-                SimilarityThreshold=float(threshold),
+                SimilarityThreshold=float(threshold),  # float ok: a percentage Rekognition takes as a float
                 QualityFilter="AUTO",
             )
         except ClientError as exc:

@@ -42,7 +42,7 @@ def test_remittance_reminders_out_of_time_go_on_at_the_next_firing(aws, monkeypa
     people = [factories.depositor(kind="flexible", paid_through="202601")[0] for _ in range(12)]
     # WHEN the first firing's time runs out after 5 items
     time_runs_out_after(monkeypatch, 5)
-    first = jobs.run("send-remittance-reminders", REMIND_AT, seconds=600)
+    first = jobs.run("send-remittance-reminders", REMIND_AT, budget_ms=600_000)
     # THEN it says it is not done, reminded only those 5, and did not mark the period done
     assert first["done"] is False
     assert reminders(people) == 5
@@ -70,7 +70,7 @@ def test_interest_out_of_time_stops_between_pages_and_the_next_firing_finishes(a
     accounts = [factories.account(factories.person(), balance=100_000) for _ in range(10)]
     # the time runs out after the first page: each() looks at the clock once per batch, check_time once a page
     time_runs_out_after(monkeypatch, 2)
-    assert jobs.run("settle-annual-interest", JUNE_30, seconds=600)["done"] is False
+    assert jobs.run("settle-annual-interest", JUNE_30, budget_ms=600_000)["done"] is False
     progress = StateItem.get(*interest.progress_key(2026))
     assert progress.status == "running" and progress.value is not None
     posted = [a for a in accounts if list(LedgerEntry.flow_index.query(a.account_no))]
@@ -88,16 +88,16 @@ def test_a_scheduled_lambda_runs_its_job_under_a_deadline_from_its_remaining_tim
     clock_file("2026-07-20T09:00:00+08:00")
     factories.depositor(kind="flexible", paid_through="202601")
     asked = []
-    monkeypatch.setattr(jobs, "seconds_for", lambda ms: asked.append(ms) or 0)
+    monkeypatch.setattr(jobs, "budget_ms", lambda ms: asked.append(ms) or 0)
     # WHEN EventBridge fires the job THEN it stops at once and says so, leaving the work to the next firing
     out = client.lambda_.invoke("send_remittance_reminders", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])).payload
     assert out["done"] is False and asked and asked[0] > 0
 
 
-@pytest.mark.parametrize(("remaining_ms", "seconds"), [(900_000, 840.0), (300_000, 270.0), (3_000, 2.0)])
-def test_a_tenth_of_the_lambdas_time_is_kept_to_finish(remaining_ms, seconds):
-    assert jobs.seconds_for(remaining_ms) == seconds
+@pytest.mark.parametrize(("remaining_ms", "budget"), [(900_000, 840_000), (300_000, 270_000), (3_000, 2_000)])
+def test_a_tenth_of_the_lambdas_time_is_kept_to_finish(remaining_ms, budget):
+    assert jobs.budget_ms(remaining_ms) == budget
 
 
 def test_the_jobs_with_work_per_item_fire_again_within_their_hour():

@@ -124,7 +124,7 @@ def test_a_deadline_that_passes_midway_lets_the_running_items_finish_and_starts_
         return x
 
     results = []
-    with fanout.deadline(0.1), pytest.raises(fanout.OutOfTime):
+    with fanout.deadline(100), pytest.raises(fanout.OutOfTime):
         for r in fanout.each(slow, range(1000), workers=workers):
             results.append(r)
     assert 0 < len(finished) < 1000
@@ -144,6 +144,6 @@ def test_an_item_once_started_is_not_cut_short_by_the_deadline():
         time.sleep(0.05)
         return sum(fanout.each(lambda y: y, range(100), workers=4))
 
-    with fanout.deadline(0.02):
+    with fanout.deadline(20):
         # THEN its own work is done whole (the one item was started in time; there was no other to refuse)
         assert list(fanout.each(item, [1], workers=2)) == [sum(range(100))]
