@@ -13,11 +13,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import money
-from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage
+from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import serial_from_key
-from chalicelib.http.pagination import PageQuery, envelope, page
+from chalicelib.http.pagination import PageQuery, envelope
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
 from chalicelib.rules import identity
@@ -297,9 +297,7 @@ def developer_me(req: Request) -> DeveloperOut:
 @api.route("/v1/developers/me/business", roles=DEV, query=PageQuery, response=HallBusinessPage,
            summary="The developer's applications and their review, newest first (业务明细)")
 def business_list(req: Request) -> dict:
-    items, cursor = page(BusinessRecord.owner_index.query, hash_key=developers.owner(req.subject),
-                         scan_index_forward=False, limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
-    return envelope([HallBusinessOut.of(r) for r in items], cursor)
+    return business_page(req, developers.owner(req.subject))
 
 
 @api.route("/v1/developers/me/projects", roles=DEV, query=PageQuery, response=ProjectPage,

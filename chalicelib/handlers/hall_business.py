@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from chalicelib.http.api import Request
+from chalicelib.http.pagination import envelope, page
 from chalicelib.money import MoneyOut
 from chalicelib.store.business import BusinessRecord
 
@@ -27,3 +29,10 @@ class HallBusinessOut(BaseModel):
 class HallBusinessPage(BaseModel):
     items: list[HallBusinessOut]
     next_cursor: str | None
+
+
+def business_page(req: Request, owner: str) -> dict:
+    """A page of ``owner``'s business records, newest first (the ``GET .../me/business`` of both halls)."""
+    items, cursor = page(BusinessRecord.owner_index.query, hash_key=owner, scan_index_forward=False,
+                         limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
+    return envelope([HallBusinessOut.of(r) for r in items], cursor)

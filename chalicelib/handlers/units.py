@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage
+from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import serial_from_key
-from chalicelib.http.pagination import PageQuery, envelope, page
+from chalicelib.http.pagination import PageQuery, envelope
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
 from chalicelib.rules import identity
 from chalicelib.rules import remittance as periods
 from chalicelib.services import roster, units
-from chalicelib.store.business import BusinessRecord
 from chalicelib.store.rosters import Roster, RosterLine
 
 api = Api(__name__, tag="units")
@@ -286,9 +285,7 @@ def request_change(req: Request) -> HallBusinessOut:
 @api.route("/v1/units/me/business", roles=UNIT, query=PageQuery, response=HallBusinessPage,
            summary="The unit's business, newest first (单位业务明细)")
 def unit_business(req: Request) -> dict:
-    items, cursor = page(BusinessRecord.owner_index.query, hash_key=units.owner(req.subject),
-                         scan_index_forward=False, limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
-    return envelope([HallBusinessOut.of(r) for r in items], cursor)
+    return business_page(req, units.owner(req.subject))
 
 
 # ---------------------------------------------------------------- employees
