@@ -21,12 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_lines(n: int) -> list[str]:
-    from chalicelib.rules.identity import make_id_number
+    from chalicelib.rules.identity import id_check_character
 
     lines = []
     people = max(1, n // 10)
     for i in range(people):
-        id_number = make_id_number("140105", dt.date(1980, 1, 1) + dt.timedelta(days=i % 9000), i % 1000)
+        body = f"140105{dt.date(1980, 1, 1) + dt.timedelta(days=i % 9000):%Y%m%d}{i % 1000:03d}"
+        id_number = body + id_check_character(body)
         lines.append(json.dumps({"type": "person", "id_number": id_number, "name": "测试", "phone": f"138{i:08d}"}))
         lines.append(json.dumps({"type": "account", "account_no": f"B{i:08d}", "id_number": id_number,
                                  "kind": "flexible", "unit_no": None, "status": "normal", "base": "0.00",

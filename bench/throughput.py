@@ -40,9 +40,10 @@ MOMENTS = {
 
 
 def _id_number(i: int) -> str:
-    from chalicelib.rules.identity import make_id_number
+    from chalicelib.rules.identity import id_check_character
 
-    return make_id_number("140105", dt.date(1970, 1, 1) + dt.timedelta(days=i % 15000), i % 1000)
+    body = f"140105{dt.date(1970, 1, 1) + dt.timedelta(days=i % 15000):%Y%m%d}{i % 1000:03d}"
+    return body + id_check_character(body)
 
 
 def _write(items) -> None:

@@ -19,25 +19,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chalicelib import errors, policy
+from chalicelib.fields import IdNumber, Mobile
 from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
-from chalicelib.rules import balances, identity
-
-
-def _id_number(value: str) -> str:
-    value = identity.normalize_id_number(value)
-    problem = identity.id_number_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _mobile(value: str) -> str:
-    value = identity.normalize_phone(value)
-    problem = identity.phone_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+from chalicelib.rules import balances
 
 
 def _period(value: str) -> str:
@@ -58,8 +43,6 @@ def _percent(value: str) -> str:
     return format(number.normalize(), "f")
 
 
-IdNumber = Annotated[str, AfterValidator(_id_number)]
-Mobile = Annotated[str, AfterValidator(_mobile)]
 Period = Annotated[str, AfterValidator(_period)]
 Percent = Annotated[str, AfterValidator(_percent)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]

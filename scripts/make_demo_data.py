@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chalicelib.money import format as money  # noqa: E402
-from chalicelib.rules.identity import make_id_number  # noqa: E402
+from chalicelib.rules.identity import id_check_character  # noqa: E402
 
 PEOPLE = [
     # name, region, birth, seq, phone, kind, unit, status, base (yuan), monthly amount for flexible
@@ -60,7 +60,8 @@ def main() -> None:
     unit_ratio = {u[0]: int(u[3]) for u in UNITS}
     end = dt.date(2026, 10, 1)
     for idx, (name, region, birth, seq, phone, kind, unit, status, base, flex) in enumerate(PEOPLE, start=1):
-        id_number = make_id_number(region, birth, seq)
+        body = f"{region}{birth:%Y%m%d}{seq:03d}"
+        id_number = body + id_check_character(body)
         account_no = f"GR{idx:08d}"
         rows.append({"type": "person", "id_number": id_number, "name": name, "phone": phone})
         if kind == "employee":

@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib import money
+from chalicelib import fields, money
+from chalicelib.fields import IdNumber, Mobile
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -36,11 +37,7 @@ class _In(BaseModel):
 
 
 def _mobile(value: str) -> str:
-    value = identity.normalize_phone(value)
-    problem = identity.phone_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+    return fields.mobile(value)
 
 
 def _upload_ids(value: list[str]) -> list[str]:
@@ -150,22 +147,9 @@ class MaterialsIn(_In):
 
 class BuyerIn(_In):
     name: str = Field(min_length=1, max_length=40)
-    id_number: str = Field(min_length=18, max_length=18)
-    phone: str
+    id_number: IdNumber
+    phone: Mobile
 
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        value = identity.normalize_id_number(value)
-        problem = identity.id_number_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        return _mobile(value)
 
 
 class LoanApplicationIn(_In):

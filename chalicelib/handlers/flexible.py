@@ -7,12 +7,12 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chalicelib.fields import IdNumber, Mobile
 from chalicelib.handlers.appointments import AppointmentOut
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import serial_from_key
 from chalicelib.money import Money, MoneyOut
-from chalicelib.rules import identity
 from chalicelib.rules import remittance as periods
 from chalicelib.services import flexible, remittance
 from chalicelib.services.appointments import owner_of
@@ -32,8 +32,8 @@ class OpeningIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(..., min_length=1, max_length=40)
-    id_number: str = Field(..., min_length=18, max_length=18)
-    phone: str = Field(..., pattern=r"^1[3-9]\d{9}$")
+    id_number: IdNumber
+    phone: Mobile
     sms_code: str = Field(..., pattern=r"^\d{6}$")
     id_front_upload: str = Field(..., min_length=1, max_length=64)
     id_back_upload: str = Field(..., min_length=1, max_length=64)
@@ -41,15 +41,6 @@ class OpeningIn(BaseModel):
     date: dt.date
     slot: str = Field(..., min_length=1, max_length=20)
     monthly_amount: Money | None = None
-
-    @field_validator("id_number")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        value = identity.normalize_id_number(value)
-        problem = identity.id_number_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 class OpeningOut(BaseModel):

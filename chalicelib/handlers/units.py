@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chalicelib import fields
+from chalicelib.fields import IdNumber, Mobile
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -17,7 +19,6 @@ from chalicelib.http.idempotency import serial_from_key
 from chalicelib.http.pagination import PageQuery, envelope
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
-from chalicelib.rules import identity
 from chalicelib.rules import remittance as periods
 from chalicelib.services import roster, units
 from chalicelib.store.rosters import Roster, RosterLine
@@ -39,11 +40,7 @@ def _period(value: str) -> str:
 
 
 def _mobile(value: str) -> str:
-    value = identity.normalize_phone(value)
-    problem = identity.phone_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+    return fields.mobile(value)
 
 
 # ---------------------------------------------------------------- models
@@ -109,25 +106,12 @@ class EmployeePage(BaseModel):
 
 class EmployeeIn(_In):
     name: str = Field(min_length=1, max_length=40)
-    id_number: str = Field(min_length=18, max_length=18)
-    phone: str
+    id_number: IdNumber
+    phone: Mobile
     base: Money = Field(description="缴存基数 (monthly wage base)")
     ratio_unit: str | None = Field(default=None, max_length=6, description="percent; the unit's ratio by default")
     ratio_person: str | None = Field(default=None, max_length=6)
 
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        value = identity.normalize_id_number(value)
-        problem = identity.id_number_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        return _mobile(value)
 
 
 class EmployeeChangeIn(_In):

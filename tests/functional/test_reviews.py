@@ -29,7 +29,7 @@ business.register("test_kind", business.Reviewer(
     notify=lambda r, n: calls.append(("notify", r.serial_no))))
 
 
-def _submit(serial: str, *, owner: str = "140105198503120119", **details) -> BusinessRecord:
+def _submit(serial: str, *, owner: str = "140105198503120114", **details) -> BusinessRecord:
     return business.submit(business.new_record(serial_no=serial, owner=owner, kind="test_kind", title="测试业务",
                                                now=NOW, review=True, details=details))
 

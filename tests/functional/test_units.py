@@ -10,7 +10,6 @@ import pytest
 
 from chalicelib.adapters import bank
 from chalicelib.http import auth
-from chalicelib.rules.identity import make_id_number
 from chalicelib.services import ledger, roster
 from chalicelib.store.accounts import Account
 from chalicelib.store.business import BusinessRecord
@@ -19,6 +18,7 @@ from chalicelib.store.messages import Message, OutboundSms
 from chalicelib.store.people import Person, Unit
 from chalicelib.store.rosters import Roster
 from tests.support import factories
+from tests.support.factories import make_id_number
 
 NOW = "2026-07-15T09:00:00+08:00"       # July: the base adjustment month; period 202607
 _VALID_ID = make_id_number("140105", dt.date(1985, 6, 15), 11)

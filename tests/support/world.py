@@ -41,9 +41,9 @@ OPERATOR_PASSWORD = "Center-Op-2026!x"
 VISIT_DAY = "2026-11-18"                    # a Wednesday, bookable from NOW
 SLOTS = ("09:00-10:00", "10:00-11:00", "14:00-15:00", "15:00-16:00")
 DEMO_PEOPLE = {                             # persona -> ID number (demo/center-records.jsonl)
-    "depositor": "140105198503120119",      # 张伟: employee, loan HT000001
+    "depositor": "140105198503120114",      # 张伟: employee, loan HT000001
     "flexible": "140105199202140749",       # 赵敏: flexible, normal, paid through 202610
-    "sealed": "140106198308010853",         # 黄强: flexible, sealed
+    "sealed": "140106198308010856",         # 黄强: flexible, sealed
 }
 _seq = itertools.count(1)
 

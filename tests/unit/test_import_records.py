@@ -6,7 +6,7 @@ import json
 import pytest
 
 from chalicelib import importer
-from chalicelib.rules.identity import make_id_number
+from tests.support.factories import make_id_number
 
 ID = make_id_number("140105", dt.date(1985, 1, 1), 123)
 

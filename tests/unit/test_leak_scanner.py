@@ -7,7 +7,7 @@ from chalice import Chalice
 from chalice.test import Client
 from stdnum import luhn
 
-from chalicelib.rules.identity import make_id_number
+from tests.support.factories import make_id_number
 from tests.support.leaks import LeakCheckingClient, json_leaks, leaks
 
 ID = make_id_number("140105", __import__("datetime").date(1985, 3, 12), 11)
