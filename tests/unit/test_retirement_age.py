@@ -108,3 +108,14 @@ def test_the_id_number_decides_the_group():
     assert (woman.retires_on, woman.retirement_age) == (dt.date(2025, 5, 10), "50岁2个月")
     young = withdrawals.person_facts(make_id_number("140105", dt.date(1985, 6, 15), 13))
     assert (young.retires_on, young.retirement_age) == (dt.date(2048, 6, 15), "63岁")
+
+
+def test_a_policy_missing_a_group_is_refused_at_start():
+    import yaml
+    from pydantic import ValidationError
+
+    data = yaml.safe_load(policy.resolve_path("taiyuan").read_text(encoding="utf-8"))
+    del data["retirement_age"]["groups"]["women_50"]
+    with pytest.raises(ValidationError) as exc:
+        policy.Policy.model_validate(data)
+    assert "women_50" in str(exc.value)

@@ -353,7 +353,9 @@ def test_a_41_year_old_with_an_active_account_is_not_offered_retirement():
     accounts, _ = happy("rent")
     young = PersonFacts(retires_on=dt.date(2048, 6, 15), retirement_age="63岁")
     v = verdict("retirement", accounts, [], person=young)
-    assert not v.eligible and v.reason_code in ("still_depositing", "retirement_age")
+    assert (v.eligible, v.reason_code) == (False, "still_depositing")
+    sealed = [dataclasses.replace(accounts[0], status="sealed", sealed_on=dt.date(2026, 1, 5))]
+    assert verdict("retirement", sealed, [], person=young).reason_code == "retirement_age"
 
 
 DOWN = {"purchase_contract_no": "GF-2026-0001", "purchase_date": "2026-03-01"}
@@ -453,6 +455,9 @@ def _policy_with(change):
     (lambda t: t["rent"].__setitem__("round_down_to", "0.00"), "round_down_to"),
     (lambda t: t["hpf_loan_repayment"].pop("loan_statuses"), "cap_by_loan_balance"),
     (lambda t: t["loan_down_payment"].__setitem__("loan_statuses", ["paid_off"]), "loan_statuses"),
+    (lambda t: t["abroad"].pop("no_open_loan"), "请先结清住房公积金贷款"),
+    (lambda t: t["loan_down_payment"].pop("within_months_of"), "within_months"),
+    (lambda t: t["retirement"].__setitem__("early_retirement", "always"), "early_retirement"),
 ])
 def test_a_withdrawal_rule_that_cannot_work_is_refused_at_start(change, word):
     from pydantic import ValidationError
