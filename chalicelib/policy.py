@@ -92,7 +92,7 @@ class Flexible(_Strict):
 
 
 WITHDRAWAL_TYPES = (
-    "retirement", "incapacity", "employment_ended", "unemployment", "rent", "purchase", "build",
+    "retirement", "incapacity", "abroad", "employment_ended", "unemployment", "rent", "purchase", "build",
     "hpf_loan_repayment", "commercial_loan_repayment", "property_fee", "loan_down_payment",
 )
 
@@ -112,6 +112,12 @@ class WithdrawalRule(_Strict):
     cap_by_loan_balance: bool = False             # not above the balance of the HPF loan it repays
     not_with_offset: bool = False                 # refused while that loan has 月对冲 signed
     loan_statuses: list[Literal["applying", "approved", "normal", "overdue"]] | None = None   # needs such a loan
+    person_not_depositing: bool = False           # refused while any of the person's accounts is still paid into
+    retirement_age: bool = False                  # the person has reached the statutory retirement age
+    early_retirement: Literal["refuse", "review"] = "refuse"   # below it: refused, or reviewed with an approval
+    once_per_contract: str | None = None          # the details field naming the contract: one withdrawal each
+    within_months_of: str | None = None           # the details field holding the date the window counts from
+    within_months: int | None = Field(None, ge=1, le=120)
 
     @model_validator(mode="after")
     def _sane(self):
@@ -121,6 +127,10 @@ class WithdrawalRule(_Strict):
             raise ValueError("an account-closing type pays the whole balance: no cap, no rounding")
         if self.cap_by_loan_balance and not self.loan_statuses:
             raise ValueError("cap_by_loan_balance needs loan_statuses")
+        if (self.within_months is None) != (self.within_months_of is None):
+            raise ValueError("within_months and within_months_of go together")
+        if self.closes_account and not self.no_open_loan:
+            raise ValueError("an account-closing type needs no_open_loan (请先结清住房公积金贷款)")
         return self
 
 
@@ -136,6 +146,39 @@ class Withdrawals(_Strict):
         unknown = set(value) - set(WITHDRAWAL_TYPES)
         if missing or unknown:
             raise ValueError(f"withdrawal types missing {sorted(missing)}, unknown {sorted(unknown)}")
+        return value
+
+
+class RetirementGroup(_Strict):
+    """One group of the 2024 NPC schedule (see chalicelib/rules/retirement.py)."""
+
+    original_years: int = Field(ge=40, le=70)             # the age before the reform
+    first_births: dt.date                                 # "YYYY-MM": the first birth month the reform delays
+    birth_months_per_month: int = Field(ge=1, le=12)      # birth months that share one month of delay
+    max_delay_months: int = Field(ge=0, le=120)           # the final delay
+
+    @field_validator("first_births", mode="before")
+    @classmethod
+    def _month(cls, value):
+        if isinstance(value, str) and len(value) == 7:
+            value = f"{value}-01"
+        return value
+
+
+class WomenGroup(_Strict):
+    withdrawal: Literal["women_55", "women_50"]           # 离退休提取: when a woman has reached the age
+    loan: Literal["women_55", "women_50"]                 # the loan age limit
+
+
+class RetirementAge(_Strict):
+    groups: dict[Literal["men", "women_55", "women_50"], RetirementGroup]
+    women_group: WomenGroup
+
+    @field_validator("groups")
+    @classmethod
+    def _all(cls, value):
+        if set(value) != {"men", "women_55", "women_50"}:
+            raise ValueError("retirement_age.groups needs men, women_55 and women_50")
         return value
 
 
@@ -158,6 +201,7 @@ class Loans(_Strict):
     prepayment: Prepayment
     offset: Offset
     settlement: Settlement = Settlement()
+    years_after_retirement: int = Field(default=5, ge=0, le=20)   # term ends by statutory retirement age + this
 
 
 class DepositRate(_Strict):
@@ -289,6 +333,7 @@ class Policy(_Strict):
     deposit: Deposit
     flexible: Flexible
     withdrawals: Withdrawals
+    retirement_age: RetirementAge
     loans: Loans
     rates: Rates
     appointments: Appointments
