@@ -177,7 +177,8 @@ def test_remittance_view_shows_period_amount_and_window(client, flex):
     resp = client.http.get("/v1/flexible/remittance", headers=login.headers)
     assert resp.status_code == 200
     assert resp.json_body == {"period": "202607", "amount": "500.00", "paid_through": "202606",
-                              "account_status": "normal",
+                              "account_status": "normal", "due": "remit", "from_period": "202607",
+                              "message": "请汇缴 202607，金额 500.00 元", "back_payment": None,
                               "window": {"open": True, "opens_at": "2026-07-15T08:00:00+08:00",
                                          "closes_at": "2026-07-15T17:00:00+08:00"}}
 
