@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -535,3 +536,21 @@ def test_the_reminder_says_what_the_quote_says(aws, clock_file):
     [m2] = [m for m in Message.query(behind.id_number) if m.title == "汇缴提醒"]
     # by hand: 2026-04..2026-06, 3 x 500.00 = 1,500.00 first, then July
     assert "先办理补缴 202604-202606 共 3 个月 1500.00 元，再汇缴 202607" in m2.body
+
+
+def test_an_adjustment_appends_to_the_history_on_both_backends(backend, clock_file):
+    # the history is appended with list_append(if_not_exists(...)): the account's first change also records
+    # the amount it had before (in force from its opening month), so earlier months keep 500.00
+    from chalicelib.services import flexible as flex_service
+
+    clock_file(NOW)
+    p, a, u, login = factories.depositor(kind="flexible", paid_through="202606", monthly_amount=50_000,
+                                         opened_on="2020-03-01")
+    flex_service.adjust_monthly_amount(id_number=p.id_number, amount=80_000, serial="AMT1", now=clock.now())
+    history = Account.get(a.account_no, consistent_read=True).terms_history
+    assert [(t.from_period, int(t.amount)) for t in history] == [("202003", 50_000), ("202607", 80_000)]
+    flex_service.adjust_monthly_amount(id_number=p.id_number, amount=60_000, serial="AMT2",
+                                       now=dt.datetime(2027, 7, 2, 10, tzinfo=clock.CHINA))
+    history = Account.get(a.account_no, consistent_read=True).terms_history
+    assert [(t.from_period, int(t.amount)) for t in history] == [("202003", 50_000), ("202607", 80_000),
+                                                                 ("202707", 60_000)]
