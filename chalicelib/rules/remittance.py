@@ -227,8 +227,11 @@ def remittance_due(*, now: dt.datetime, status: str, paid_through: str | None, o
     if rules.max_months == 0:
         return Due(current, amount, "back_payment_first", f"{first} 起尚未缴存，请到网点办理", from_period=first)
     end = last if months_between(first, last) <= rules.max_months else shift(first, rules.max_months - 1)
-    quote = quote_back_payment(end_period=end, now=now, paid_through=paid_through, opened_on=opened_on,
-                               monthly_amount=monthly_amount, rules=rules, history=history)
+    try:
+        quote = quote_back_payment(end_period=end, now=now, paid_through=paid_through, opened_on=opened_on,
+                                   monthly_amount=monthly_amount, rules=rules, history=history)
+    except errors.ApiError as refusal:      # e.g. no monthly amount set: say why instead of quoting
+        return Due(current, amount, "back_payment_first", f"{first} 起尚未缴存：{refusal.message}", from_period=first)
     more = "" if end == last else f"，其余月份（至 {last}）须再次补缴"
     return Due(current, amount, "back_payment_first",
                f"{first} 起尚未缴存，请先补缴 {quote.from_period}-{quote.end_period} 共 {quote.months} 个月"

@@ -363,3 +363,9 @@ def test_paid_and_sealed_accounts_are_quoted_nothing_to_remit():
     assert due("202607").state == "paid"
     assert due("202608").state == "paid"
     assert due("202606", status="sealed").state == "sealed"
+
+
+def test_without_a_monthly_amount_the_quote_says_why_instead_of_failing():
+    d = due("202603", amount=0)
+    assert (d.state, d.back_payment) == ("back_payment_first", None)
+    assert "月缴存额未设定" in d.message
