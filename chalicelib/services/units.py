@@ -25,9 +25,10 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, policy
 from chalicelib.rules import deposits
+from chalicelib.rules import remittance as periods
 from chalicelib.services import audit, business
 from chalicelib.store import base
-from chalicelib.store.accounts import Account
+from chalicelib.store.accounts import Account, append_terms, terms_entry
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.people import Person, Unit
 
@@ -349,10 +350,13 @@ def _set_base(acct: Account, new_base: int, *, serial: str, year: str, now: dt.d
         count = int(acct.base_adjustments or 0) + 1 if acct.base_year == year else 1
         old_base = int(acct.base or 0)
         try:
+            # the new base holds from this month on; earlier months keep theirs (a 补缴 line uses the base in
+            # force for its month, issue 16 item 5)
+            entry = terms_entry(periods.period_of(now), acct, amount=money.total, base=new_base)
             acct.update(actions=[Account.base.set(new_base), Account.monthly_amount.set(money.total),
                                  Account.base_year.set(year), Account.base_adjustments.set(count),
                                  Account.base_serial.set(serial), Account.version.set(int(acct.version or 0) + 1),
-                                 Account.updated_at.set(now)],
+                                 Account.updated_at.set(now), append_terms(acct, entry)],
                         condition=Account.version == acct.version)
             return Adjusted(acct.account_no, old_base, new_base, money.total)
         except UpdateError as exc:

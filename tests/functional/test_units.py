@@ -483,3 +483,28 @@ def test_rosters_are_listed_newest_first_and_stay_within_their_unit(client, hall
     factories.unit(unit_no="U2002")
     assert _get(client, other, f"/v1/units/me/rosters/{first['roster_no']}").status_code == 404
     assert _pay(client, other, first["roster_no"]).status_code == 404
+
+
+def test_a_back_payment_across_the_july_base_adjustment_uses_each_months_base(client, hall, clock_file):
+    # issue 16 item 5. Base 5,000.00 at 12 % + 12 %, paid through 2026-05; in July 2026 (基数调整 month) the
+    # base becomes 6,000.00. In September the unit back-pays 2026-06..2026-08; by hand:
+    # June at the old base 5000 x 12 % = 600.00 each side = 1,200.00; July and August at 6000 x 12 % = 720.00
+    # each side = 1,440.00 each; total 1,200.00 + 1,440.00 + 1,440.00 = 4,080.00 (not 3 x 1,440.00 = 4,320.00).
+    _, login = hall
+    _, a = _employee(base=500_000, paid_through="202605", balance=0)
+    adjusted = _post(client, login, "/v1/units/me/base-adjustments",
+                     {"lines": [{"account_no": a.account_no, "base": "6000.00"}]}, key="adj")
+    assert adjusted.status_code == 201, adjusted.body
+    clock_file("2026-09-10T09:00:00+08:00")
+    login = factories.login("U1001", auth.UNIT)
+    resp = _post(client, login, "/v1/units/me/back-payments",
+                 {"lines": [{"account_no": a.account_no, "end_period": "202608"}]}, key="bp")
+    assert resp.status_code == 201, resp.body
+    assert (resp.json_body["lines"], resp.json_body["total"]) == (3, "4080.00")
+    lines = _get(client, login, f"/v1/units/me/rosters/{resp.json_body['roster_no']}/lines").json_body["items"]
+    assert [(x["period"], x["base"], x["unit_share"], x["person_share"]) for x in lines] == [
+        ("202606", "5000.00", "600.00", "600.00"), ("202607", "6000.00", "720.00", "720.00"),
+        ("202608", "6000.00", "720.00", "720.00")]
+    assert _pay(client, login, resp.json_body["roster_no"], key="p9").json_body["status"] == "paid"
+    assert sorted((e.period, int(e.amount)) for e in LedgerEntry.flow_index.query(a.account_no)) == [
+        ("202606", 120_000), ("202607", 144_000), ("202608", 144_000)]
