@@ -336,8 +336,12 @@ def accrued_interest(balance_fen: int, annual_rate: Decimal, days: int, days_per
 
 
 def check_prepayment(*, status: str, paid_periods: int, balance_fen: int, amount_fen: int, used_this_year: int,
-                     rules: Any) -> None:
-    """提前还本 conditions of the policy's ``loans.prepayment`` (raises the refusal a borrower understands)."""
+                     rules: Any, principal_fen: int | None = None) -> None:
+    """提前还本 conditions of the policy's ``loans.prepayment`` (raises the refusal a borrower understands).
+
+    ``amount_fen`` is what the borrower pays; ``principal_fen`` what is left of it for the balance once the interest
+    accrued since the last installment is paid (default: all of it)."""
+    principal_fen = amount_fen if principal_fen is None else principal_fen
     from chalicelib import errors, money
 
     check_servicing(status)
@@ -350,7 +354,7 @@ def check_prepayment(*, status: str, paid_periods: int, balance_fen: int, amount
     if amount_fen < rules.min_amount:
         raise errors.ValidationFailed.field("amount", f"每次提前还款不少于 {money.format(rules.min_amount)} 元",
                                             message="提前还款金额低于最低金额")
-    if amount_fen >= balance_fen:
+    if principal_fen >= balance_fen:
         raise errors.ValidationFailed.field("amount", f"须小于贷款余额 {money.format(balance_fen)} 元",
                                             message="提前还款金额须小于贷款余额；一次还清请办理提前结清")
 

@@ -68,6 +68,11 @@ def fresh(loan) -> Loan:
     return Loan.get(loan.contract_no, consistent_read=True)
 
 
+def _accrued_by_hand(balance: int, days: int) -> int:
+    """balance × 2.60 % / 360 × days, rounded half up to the fen (the settlement's formula, written out)."""
+    return int((Decimal(balance) * Decimal("0.026") / 360 * days).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+
+
 def debits():
     return [x for x in bank.gateway().read() if x["op"] == "debit"]
 
@@ -82,20 +87,26 @@ def test_prepayment_recomputes_the_plan_and_tells_the_interest_saved(client, now
     resp = prepay(client, who, "50000.00", mode)
     assert resp.status_code == 201, resp.json_body
     body = resp.json_body
-    expected = rules.prepayment(int(before.balance), Decimal("2.60"), 240 - 21, "equal_installment", 5_000_000, mode)
+    # the interest accrued since the last installment is paid first (2026-08-20 → 2026-09-05: 16 days at 2.60 %/360)
+    interest = _accrued_by_hand(int(before.balance), 16)
+    principal = 5_000_000 - interest
+    assert (body["interest"], body["interest_days"], body["principal"]) == (
+        f"{interest / 100:.2f}", 16, f"{principal / 100:.2f}")
+    expected = rules.prepayment(int(before.balance), Decimal("2.60"), 240 - 21, "equal_installment", principal, mode)
     assert body["interest_saved"] == f"{expected.interest_saved / 100:.2f}" and expected.interest_saved > 0
     assert body["after"]["remaining_months"] == expected.after.remaining_months
-    assert body["balance_after"] == f"{(int(before.balance) - 5_000_000) / 100:.2f}"
+    assert body["balance_after"] == f"{(int(before.balance) - principal) / 100:.2f}"
     loan = fresh(who.loan)
-    assert int(loan.balance) == int(before.balance) - 5_000_000 and loan.version == before.version + 1
+    assert int(loan.balance) == int(before.balance) - principal and loan.version == before.version + 1
+    assert loan.interest_paid_to == "2026-09-05"
     if mode == "shorten_term":
         assert loan.term_months == 21 + expected.after.remaining_months < 240
         assert expected.after.monthly_payment <= expected.before.monthly_payment
     else:
         assert loan.term_months == 240 and expected.after.monthly_payment < expected.before.monthly_payment
     [rep] = loan_services.extra_repayments(loan.contract_no)
-    assert (rep.period_no, rep.source, rep.amount, rep.principal, rep.serial_no) == (
-        1021, "prepayment", 5_000_000, 5_000_000, body["serial_no"])
+    assert (rep.period_no, rep.source, rep.amount, rep.principal, rep.interest, rep.serial_no) == (
+        1021, "prepayment", 5_000_000, principal, interest, body["serial_no"])
     assert [(d["amount"], d["reference"], d["card_tail"]) for d in debits()] == [
         (5_000_000, body["serial_no"], "4567")]
     record = BusinessRecord.get(body["serial_no"])
@@ -104,12 +115,15 @@ def test_prepayment_recomputes_the_plan_and_tells_the_interest_saved(client, now
 
 
 def test_prepayment_agrees_with_the_public_calculator(client, now):
+    # the calculator prepays on a due date (no interest accrued): give it the principal part of the 50000.00 paid
     who = borrower()
     balance = int(fresh(who.loan).balance)
+    principal = 5_000_000 - _accrued_by_hand(balance, 16)
     calc = client.http.post("/v1/tools/prepayment-calculator", headers={"Content-Type": "application/json"},
                             body=json.dumps({"principal": "400000.00", "annual_rate": "2.60", "term_months": 240,
                                              "method": "equal_installment", "paid_periods": 21,
-                                             "balance": f"{balance / 100:.2f}", "prepay_amount": "50000.00",
+                                             "balance": f"{balance / 100:.2f}",
+                                             "prepay_amount": f"{principal / 100:.2f}",
                                              "mode": "shorten_term"})).json_body
     mine = prepay(client, who).json_body
     assert mine["interest_saved"] == calc["interest_saved"]
@@ -151,10 +165,40 @@ def test_prepayment_beyond_the_times_a_year_is_refused_until_next_year(client, n
 
 
 def test_prepaying_the_whole_balance_asks_for_settlement(client, now):
+    # the whole balance plus the interest accrued since 2026-08-20 (16 days) would leave nothing
     who = borrower()
     balance = int(fresh(who.loan).balance)
-    resp = prepay(client, who, f"{balance // 100}.{balance % 100:02d}")
+    whole = balance + _accrued_by_hand(balance, 16)
+    resp = prepay(client, who, f"{whole // 100}.{whole % 100:02d}")
     assert resp.status_code == 400 and "提前结清" in resp.json_body["error"]["message"]
+
+
+def test_a_prepayment_that_does_not_cover_the_accrued_interest_is_refused(client, now, monkeypatch):
+    # GIVEN a city whose minimum prepayment is 1.00 (so the interest check is the one that speaks)
+    current = policy.get()
+    low = current.loans.prepayment.model_copy(update={"min_amount": 100})
+    changed = current.model_copy(update={"loans": current.loans.model_copy(update={"prepayment": low})})
+    monkeypatch.setattr(policy, "get", lambda: changed)
+    who = borrower()
+    interest = _accrued_by_hand(int(fresh(who.loan).balance), 16)
+    resp = prepay(client, who, f"{interest // 100}.{interest % 100:02d}")
+    assert resp.status_code == 400 and "应付利息" in json.dumps(resp.json_body, ensure_ascii=False)
+    assert debits() == [] and fresh(who.loan).balance == who.loan.balance
+
+
+def test_splitting_a_settlement_into_prepayment_and_settlement_saves_no_interest(client, now):
+    # GIVEN two identical borrowers, 16 days after their last installment (2026-08-20 → 2026-09-05)
+    one, two = borrower(), borrower()
+    balance = int(fresh(one.loan).balance)
+    # WHEN one settles at once and the other prepays 50000.00 then settles the same day
+    direct = post(client, one, f"/v1/me/loans/{one.loan.contract_no}/settlement").json_body
+    assert prepay(client, two).status_code == 201
+    split = post(client, two, f"/v1/me/loans/{two.loan.contract_no}/settlement", key="k2").json_body
+    # THEN both paid the balance plus 16 days of interest on it, to the fen (hand computation)
+    owed = balance + _accrued_by_hand(balance, 16)
+    paid_two = sum(d["amount"] for d in debits() if d["card_tail"] == "4567") - int(direct["amount"].replace(".", ""))
+    assert int(direct["amount"].replace(".", "")) == owed and paid_two == owed
+    assert split["interest"] == "0.00" and split["interest_days"] == 0
 
 
 def test_an_overdue_loan_may_not_be_prepaid(client, now):
@@ -186,10 +230,12 @@ def test_a_loan_that_moves_while_the_bank_debits_is_recomputed_on_the_fresh_loan
     monkeypatch.setattr(bank, "_gateway", Slow())
     before = int(fresh(who.loan).balance) - 100_000
     resp = prepay(client, who)
-    # THEN the prepayment applies to the loan as it is now, once
+    # THEN the prepayment applies to the loan as it is now, once: the interest on the fresh balance (no installment
+    # record was written, so 16 days since 2026-08-20), then principal
     assert resp.status_code == 201
-    assert int(fresh(who.loan).balance) == before - 5_000_000 and resp.json_body["balance_after"] == \
-        f"{(before - 5_000_000) / 100:.2f}"
+    principal = 5_000_000 - _accrued_by_hand(before, 16)
+    assert int(fresh(who.loan).balance) == before - principal and resp.json_body["balance_after"] == \
+        f"{(before - principal) / 100:.2f}"
     assert [int(r.period_no) for r in loan_services.extra_repayments(who.loan.contract_no)] == [1022]
 
 
