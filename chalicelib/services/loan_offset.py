@@ -122,10 +122,11 @@ def _figures(loan: Loan, period_no: int, due: dt.date, today: dt.date) -> dict[s
 
 
 def _intent(contract_no: str, period_no: int, today: dt.date, figures: dict[str, int], available: int,
-            version: int) -> StateItem:
-    """The split of this period's collection today, decided once (a retry reads it back)."""
+            version: int, now: dt.datetime) -> StateItem:
+    """The split of this period's collection today, decided once (a retry reads it back; kept 400 days)."""
     from_hpf = min(figures["total"], available)
     item = StateItem(f"offset#{contract_no}#{period_no:03d}", today.isoformat(), status="open",
+                     ttl=now + dt.timedelta(days=400),
                      data={**{k: str(v) for k, v in figures.items()}, "from_hpf": str(from_hpf),
                            "from_bank": str(figures["total"] - from_hpf), "loan_version": str(version)})
     try:
@@ -156,7 +157,7 @@ def _collect(contract_no: str, today: dt.date, now: dt.datetime) -> str:
     account = _hpf_account(loan.id_number)
     available = max(0, int(account.balance or 0) - keep) if account is not None else 0
     intent = _intent(contract_no, period_no, today, _figures(loan, period_no, due, today), available,
-                     int(loan.version or 0))
+                     int(loan.version or 0), now)
     if intent.status in ("declined", "refunded"):
         return "already"
     d = {k: int(v) for k, v in intent.data.as_dict().items()}
@@ -255,6 +256,8 @@ def _post(contract_no: str, period_no: int, today: dt.date, due: dt.date, d: dic
         if d["from_bank"] == 0:
             return "full"
         return "partial" if d["from_hpf"] else "bank_only"
+    if _recorded(contract_no, period_no):
+        return "already"
     logger.warning("offset deduction gave up after retries", extra={"fields": {"contract": contract_no}})
     return "refund"
 
