@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from chalicelib import clock
 from chalicelib.handlers.content import Rate
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -44,6 +45,7 @@ class LoanOut(BaseModel):
     offset_signed: bool
     arrears: MoneyOut | None = None              # 逾期本息 while status is overdue
     overdue_since: dt.date | None = None         # due date of the oldest unpaid installment
+    penalty_to_date: MoneyOut | None = None      # 罚息 accrued on the arrears until today
 
     @classmethod
     def of(cls, loan: Loan) -> LoanOut:
@@ -56,7 +58,8 @@ class LoanOut(BaseModel):
                    next_due_on=nxt.due_on if nxt else None, next_amount=nxt.payment if nxt else None,
                    offset_signed=bool(loan.offset_signed),
                    arrears=int(loan.arrears) if loan.arrears is not None else None,
-                   overdue_since=loan.overdue_since or None)
+                   overdue_since=loan.overdue_since or None,
+                   penalty_to_date=loan_queries.penalty_to_date(loan, clock.now().astimezone(clock.CHINA).date()))
 
 
 class StageOut(BaseModel):

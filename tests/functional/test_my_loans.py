@@ -140,10 +140,12 @@ def test_a_person_without_loans_gets_an_empty_list(client, borrower):
 def test_an_overdue_loan_shows_its_arrears_and_a_repayment_where_its_money_came_from(client, borrower):
     p, login = borrower
     loan = factories.loan(p, contract_no="HT0007", term_months=120, paid_periods=21)
-    loan.update(actions=[Loan.status.set("overdue"), Loan.arrears.set(213_915), Loan.overdue_since.set("2026-09-20")])
+    loan.update(actions=[Loan.status.set("overdue"), Loan.arrears.set(213_915), Loan.overdue_since.set("2026-06-20")])
     Repayment(loan.contract_no, 21, date="2026-08-20", amount=213_915, principal=130_000, interest=83_915, penalty=0,
               balance_after=1, from_hpf=99_999, from_bank=113_916, source="offset").save()
     mine = {x["contract_no"]: x for x in _get(client, login, "/v1/me/loans")[1]}["HT0007"]
-    assert (mine["status"], mine["arrears"], mine["overdue_since"]) == ("overdue", "2139.15", "2026-09-20")
+    assert (mine["status"], mine["arrears"], mine["overdue_since"]) == ("overdue", "2139.15", "2026-06-20")
+    # 罚息 so far: 2139.15 × 2.85 % / 360 × 1.5 × 25 days (2026-06-20 → 2026-07-15) = 6.3506… → 6.35
+    assert mine["penalty_to_date"] == "6.35"
     [item] = _get(client, login, "/v1/me/loans/HT0007/repayments")[1]["items"]
     assert (item["from_hpf"], item["from_bank"]) == ("999.99", "1139.16")
