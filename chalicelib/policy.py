@@ -196,17 +196,42 @@ class Settlement(_Strict):
     days_per_year: int = Field(default=360, ge=360, le=366)    # accrued interest = balance × rate / days × days
 
 
+class Repayment(_Strict):
+    """How an installment's interest is charged (repayment records), and what an overdue one costs.
+
+    ``interest``: ``monthly`` (the plan's ``balance × rate / 12``) or ``actual_days`` (``balance × rate /
+    days_per_year × days`` since the previous due date, as seed 004's 贷款明细 shows). Plans and calculators always
+    use the monthly formula. ``penalty_factor``: penalty interest (罚息) a day on the overdue amount is this many times
+    the loan's daily rate (``rate / days_per_year``)."""
+
+    interest: Literal["monthly", "actual_days"] = "monthly"
+    penalty_factor: Decimal = Field(default=Decimal("1.5"), ge=1, le=3)
+    source: str = ""
+
+
+class Repricing(_Strict):
+    """重定价: on ``month``/``day`` each year loans with a term over ``term_over_months`` move to the rate in force."""
+
+    month: int = Field(default=1, ge=1, le=12)
+    day: int = Field(default=1, ge=1, le=28)
+    term_over_months: int = Field(default=12, ge=0)
+    source: str = ""
+
+
 class Loans(_Strict):
     max_term_months: int = Field(ge=12, le=360)
     prepayment: Prepayment
     offset: Offset
     settlement: Settlement = Settlement()
     years_after_retirement: int = Field(default=5, ge=0, le=20)   # term ends by statutory retirement age + this
+    repayment: Repayment = Repayment()
+    repricing: Repricing = Repricing()
 
 
 class DepositRate(_Strict):
     effective_from: dt.date
     rate: Percent
+    source: str = ""
 
 
 class Band(_Strict):
@@ -218,6 +243,7 @@ class LoanRate(_Strict):
     effective_from: dt.date
     first_home: Band
     second_home: Band
+    source: str = ""
 
 
 class Rates(_Strict):
