@@ -102,6 +102,10 @@ def alipay_login(auth_code: str, *, now: datetime, source: str = "") -> TokenPai
         person = identity.person_in_records(who.id_number)
         if person is not None and (person.alipay_user_id in (None, who.user_id)):
             user = identity.user_by_id_number(person.id_number)
+            if user is None and not identity.phone_trusted(person):
+                audit.record("auth.login.alipay", role=auth.DEPOSITOR, who=who.user_id, result=audit.REFUSED,
+                             now=now, source=source, details={"reason": "phone_not_proven"})
+                raise errors.NotEligible(identity.PHONE_NOT_PROVEN)   # a new user would get the unit's phone
             if user is None:
                 user = identity.create_user(id_number=person.id_number, phone=normalize_phone(person.phone),
                                             now=now, alipay_user_id=who.user_id)

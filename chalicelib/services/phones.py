@@ -48,6 +48,7 @@ def change_phone(principal: auth.Principal, *, new_phone: str, sms_code: str, no
             tx.update(user, actions=[User.phone.set(new_phone), User.version.add(1)],
                       condition=User.version == user.version)
             tx.update(Person(id_number=user.id_number), actions=[Person.phone.set(new_phone),
+                                                                 Person.phone_source.remove(),   # proven now
                                                                  Person.updated_at.set(now)],
                       condition=Person.id_number.exists())
     except TransactWriteError as exc:
