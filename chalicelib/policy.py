@@ -295,6 +295,10 @@ class Security(_Strict):
     refresh_grace_seconds: int = Field(ge=0, le=300)
     step_up_seconds: int = Field(ge=30, le=900)
     face_similarity_threshold: int = Field(ge=50, le=100)
+    # anti-automation where anybody can aim a request at somebody else (ASVS 2.2.1; issue 17 items 3 and 5)
+    register_codes_before_captcha: int = Field(default=3, ge=1, le=100)   # per source a day, then a captcha
+    reset_attempts_per_id_per_day: int = Field(default=10, ge=1, le=100)  # password resets tried for one ID
+    reset_attempts_per_source_per_day: int = Field(default=50, ge=1)      # ... and from one source IP
 
 
 class Idempotency(_Strict):
@@ -328,6 +332,7 @@ class UnitHall(_Strict):
     roster_months_back: int = Field(ge=0, le=12)       # a roster (汇缴清册) pays this month or up to N before
     back_payment_max_months: int = Field(ge=1, le=120)  # months one employee's back-payment (补缴) may cover
     max_lines_per_request: int = Field(ge=1, le=5000)   # employees in one base adjustment or back-payment
+    registration_refusals_per_day: int = Field(default=20, ge=1, le=1000)  # 缴存人登记 refused, then 429 that day
 
 
 class DeveloperHall(_Strict):

@@ -182,14 +182,45 @@ def test_another_units_employee_is_not_found(client, hall):
     assert Account.get(other.account_no).status == "normal"
 
 
-def test_changing_an_employees_phone_and_name(client, hall):
+def test_an_employees_phone_and_name_change_waits_for_the_centers_review(client, hall):
+    # issue 17 item 1: this used to rewrite the center-wide person record at once (a unit could take over a
+    # citizen's online identity); now it is a request in the review queue and the person is told by SMS
     _, login = hall
     p, a = _employee()
+    old_phone = p.phone
     resp = _post(client, login, f"/v1/units/me/employees/{a.account_no}", {"phone": "13800001111", "name": "张叁"},
                  method="put")
-    assert resp.status_code == 200 and resp.json_body["phone"] == "138****1111"
+    assert resp.status_code == 202 and resp.json_body["status"] == "submitted", resp.body
+    serial = resp.json_body["serial_no"]
+    person = Person.get(p.id_number)
+    assert (person.phone, person.name) == (old_phone, "张三")                # nothing changes before review
+    assert [s.phone for s in OutboundSms.scan()] == [old_phone]              # the person is told
+    again = _post(client, login, f"/v1/units/me/employees/{a.account_no}", {"name": "张叄"}, key="k2", method="put")
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "ALREADY_DONE"
+    op = factories.login("op1", auth.OPERATOR, op_role="reviewer")
+    queue = client.http.get("/v1/admin/reviews?kind=employee_change", headers=op.headers).json_body["items"]
+    assert [i["serial_no"] for i in queue] == [serial]
+    assert queue[0]["details"]["new_phone"] == "138****1111"
+    decided = client.http.post(f"/v1/admin/reviews/{serial}/decision", headers=op.headers,
+                               body=json.dumps({"decision": "approve", "opinion": "已核对身份证件"}))
+    assert decided.status_code == 200 and decided.json_body["status"] == "done", decided.body
     person = Person.get(p.id_number)
     assert (person.phone, person.name) == ("13800001111", "张叁")
+    shown = _get(client, login, f"/v1/units/me/employees/{a.account_no}").json_body
+    assert (shown["phone"], shown["name"]) == ("138****1111", "张叁")
+
+
+def test_a_rejected_employee_change_changes_nothing(client, hall):
+    _, login = hall
+    p, a = _employee()
+    resp = _post(client, login, f"/v1/units/me/employees/{a.account_no}", {"phone": "13800001111"}, method="put")
+    op = factories.login("op1", auth.OPERATOR, op_role="reviewer")
+    client.http.post(f"/v1/admin/reviews/{resp.json_body['serial_no']}/decision", headers=op.headers,
+                     body=json.dumps({"decision": "reject", "opinion": "本人未到场"}))
+    assert Person.get(p.id_number).phone == p.phone
+    unchanged = _post(client, login, f"/v1/units/me/employees/{a.account_no}", {"phone": p.phone}, key="k2",
+                      method="put")
+    assert "body" in _fields(unchanged)
 
 
 def test_sealing_an_employee_who_left(client, hall):
