@@ -257,3 +257,22 @@ def test_posted_through_the_ledger_the_year_earns_the_day_by_day_sum(aws, year):
     jobs.run("settle-annual-interest", settle_day)
     expected = rules_test.half_up_fen(rules_test.walk(carried, postings))
     assert [e.amount for e in _interest_entries(a.account_no)] == ([expected] if expected else [])
+
+
+def test_a_replayed_posting_does_not_count_twice_in_the_jishu(aws):
+    a = factories.account(factories.person(), balance=0)
+    posting = ledger.Posting(a.account_no, "D-TWICE", "D", 100_000, "remit", period="202603")
+    ledger.post([posting], now=_at("2026-03-15"))
+    assert ledger.post([posting], now=_at("2026-03-16")).replayed
+    # 1,000.00 × 106 days (15 March → 30 June), once
+    assert int(Account.get(a.account_no).interest_accruals.as_dict()["2025"]["jishu"]) == 100_000 * 106
+
+
+def test_an_account_that_moved_before_the_jishu_was_kept_is_settled_from_its_entries(aws):
+    # accounts posted to before this change have 上期余额 for the year but no 积数: the year is read from the ledger
+    a = factories.account(factories.person(), balance=10_000_000)
+    ledger.post([ledger.Posting(a.account_no, "W-OLD", "W", 9_900_000, "withdrawal", type="rent")],
+                now=_at("2026-06-29"))
+    Account.get(a.account_no).update(actions=[Account.interest_accruals.remove()])
+    jobs.run("settle-annual-interest", JUNE_30)
+    assert [e.amount for e in _interest_entries(a.account_no)] == [149_175]     # as computed by hand above
