@@ -23,6 +23,7 @@ from chalicelib.fields import IdNumber, Mobile
 from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.rules import balances
+from chalicelib.rules import interest as interest_rules
 
 
 def _period(value: str) -> str:
@@ -90,6 +91,31 @@ class TermsRecord(_Record):
     base: Money | None = None
 
 
+class Accrual(_Record):
+    """The interest 积数 an account has accrued in the HPF year ending ``year_end`` (a settlement day, 30 June), in
+    yuan·days with at most two decimals: the balance carried into the year × 360 plus each of the year's amounts ×
+    the (30/360) days from its date to 30 June, both counted, withdrawals negative (``rules.interest``). A center
+    migrating mid-year passes it so the year's interest loses nothing."""
+
+    year_end: dt.date
+    jishu: Annotated[str, Field(pattern=r"^\d{1,18}(\.\d{1,2})?$")]
+
+    @model_validator(mode="after")
+    def _settlement_day(self):
+        s = policy.get().deposit.interest_settlement
+        if (self.year_end.month, self.year_end.day) != (s["month"], s["day"]):
+            raise ValueError(f"year_end 须为结息日（{s['month']}月{s['day']}日）")
+        return self
+
+    @property
+    def hpf_year(self) -> int:
+        return self.year_end.year - 1
+
+    @property
+    def fen_days(self) -> int:
+        return int(Decimal(self.jishu) * 100)
+
+
 class AccountRecord(_Record):
     type: Literal["account"]
     account_no: Key
@@ -105,6 +131,7 @@ class AccountRecord(_Record):
     paid_through: Period | None
     opened_on: dt.date
     history: list[TermsRecord] | None = Field(default=None, max_length=600)   # oldest first
+    accrual: Accrual | None = None
 
     @model_validator(mode="after")
     def _unit(self):
@@ -287,7 +314,9 @@ def to_item(record: _Record):
                        status=record.status, base=record.base, ratio_person=record.ratio_person,
                        ratio_unit=record.ratio_unit, monthly_amount=record.monthly_amount, balance=record.balance,
                        paid_through=record.paid_through, opened_on=record.opened_on.isoformat(),
-                       remit_group=Account.remit_group_for(record.kind, record.status), terms_history=record.terms())
+                       remit_group=Account.remit_group_for(record.kind, record.status), terms_history=record.terms(),
+                       interest_accruals=({str(record.accrual.hpf_year): {"jishu": record.accrual.fen_days}}
+                                          if record.accrual else None))
     if isinstance(record, DepositRecord):
         day = record.date.isoformat()
         return LedgerEntry(record.serial_no, account_no=record.account_no, direction=DEPOSIT, kind=record.kind,
@@ -372,6 +401,7 @@ def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None 
     writers: dict[type, Any] = {}
     settlement = policy.get().deposit.interest_settlement
     firsts: dict[tuple[str, int], tuple[str, int]] = {}    # (account, HPF year) -> earliest (flow_key, before)
+    years = YearSums()
     try:
         for line_no, text in enumerate(lines, start=1):
             report.lines = line_no
@@ -393,40 +423,79 @@ def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None 
                     key = (item.account_no, balances.hpf_year(item.date, settlement))
                     if key not in firsts or item.flow_key < firsts[key][0]:
                         firsts[key] = (item.flow_key, int(item.balance_before))
+                    years.add(key, item, settlement)
+                elif isinstance(record, AccountRecord) and record.accrual is not None:
+                    years.explicit.add((record.account_no, record.accrual.hpf_year))
             if progress and line_no % progress_every == 0:
                 progress(line_no, report)
     finally:
         for writer in writers.values():
             writer.__exit__(None, None, None)
-    record_year_openings(firsts)
+    record_year_openings(firsts, years)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def record_year_openings(firsts: dict[tuple[str, int], tuple[str, int]]) -> None:
+@dataclass
+class YearSums:
+    """What the imported movements say about each (account, HPF year)'s interest 积数 (``rules.interest``):
+    Σ amount × days to 30 June (withdrawals negative) of the year's movements, and the serial of an interest
+    record dated the year's settlement day (the center settled that year already). ``explicit``: the years an
+    account record gave its 积数 for (that figure wins over the derived one)."""
+
+    moved: dict[tuple[str, int], int] = field(default_factory=dict)
+    settled: dict[tuple[str, int], str] = field(default_factory=dict)
+    explicit: set[tuple[str, int]] = field(default_factory=set)
+
+    def add(self, key: tuple[str, int], entry, settlement) -> None:
+        end = interest_rules.year_end(key[1], settlement).isoformat()
+        if entry.kind == "interest" and entry.date == end:
+            self.settled[key] = entry.serial_no      # dated the settlement day: next year's carried balance
+            return
+        delta = int(entry.amount) if entry.direction == "D" else -int(entry.amount)
+        self.moved[key] = self.moved.get(key, 0) + delta * interest_rules.days_left(entry.date, settlement)
+
+    def accrual(self, key: tuple[str, int], carried: int) -> dict:
+        out: dict = {"jishu": carried * interest_rules.DAYS_PER_YEAR + self.moved.get(key, 0)}
+        if key in self.settled:
+            out["settled"] = self.settled[key]
+        return out
+
+
+def record_year_openings(firsts: dict[tuple[str, int], tuple[str, int]], years: YearSums | None = None) -> None:
     """Give each account the balance carried into every HPF year its imported movements reach (上期余额):
-    the balance before its earliest movement of the year (``rules.balances``). One update per account,
-    conditioned on its version (a live posting at the same moment is not overwritten)."""
+    the balance before its earliest movement of the year (``rules.balances``), and each such year's interest 积数
+    derived from the movements (unless the account record gave it). One update per account, conditioned on its
+    version (a live posting at the same moment is not overwritten)."""
     from pynamodb.exceptions import UpdateError
 
     from chalicelib.store.accounts import Account
 
+    sums = years
     by_account: dict[str, list[tuple[int, str, int]]] = {}
     for (account_no, year), (at, fen) in firsts.items():
         by_account.setdefault(account_no, []).append((year, at, fen))
-    for account_no, years in by_account.items():
+    for account_no, account_years in by_account.items():
         for _attempt in range(5):
             try:
                 acct = Account.get(account_no, consistent_read=True)
             except Account.DoesNotExist:
                 break       # movements of an account the records do not have: nothing to keep them on
             merged = balances.plain(acct.year_openings)
-            for year, at, fen in years:
+            for year, at, fen in account_years:
                 merged = balances.merge(merged, year, at, fen)
-            if merged == balances.plain(acct.year_openings):
+            accruals = interest_rules.plain(acct.interest_accruals)
+            for year, _at, _fen in account_years:
+                key = (account_no, year)
+                if sums is not None and key not in sums.explicit:
+                    accruals[str(year)] = sums.accrual(key, balances.carried_over(merged, year))
+            accruals = dict(sorted(accruals.items(), key=lambda kv: int(kv[0]))[-interest_rules.KEEP_YEARS:])
+            if merged == balances.plain(acct.year_openings) and accruals == interest_rules.plain(
+                    acct.interest_accruals):
                 break
             try:
-                acct.update(actions=[Account.year_openings.set(merged), Account.version.set(acct.version + 1)],
+                acct.update(actions=[Account.year_openings.set(merged), Account.interest_accruals.set(accruals),
+                                     Account.version.set(acct.version + 1)],
                             condition=Account.version == acct.version)
                 break
             except UpdateError as exc:

@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chalicelib.money import format as money  # noqa: E402
+from chalicelib.rules import interest as interest_rules  # noqa: E402
 from chalicelib.rules.identity import id_check_character  # noqa: E402
+
+SETTLEMENT = {"month": 6, "day": 30}
 
 PEOPLE = [
     # name, region, birth, seq, phone, kind, unit, status, base (yuan), monthly amount for flexible
@@ -74,15 +77,19 @@ def main() -> None:
             monthly = flex * 100
         months = months_back(end, 24 if status == "normal" else 12)
         balance = 0
+        jishu = 0                                      # the HPF year's 积数 (chalicelib/rules/interest.py)
         deposits = []
         for n, day in enumerate(months, start=1):
             balance += monthly
+            jishu += monthly * interest_rules.days_left(day, SETTLEMENT)
             deposits.append({"type": "deposit", "serial_no": f"D{idx:03d}{n:04d}", "account_no": account_no,
                              "date": day.isoformat(), "period": day.strftime("%Y%m"),
                              "kind": "remit", "amount": money(monthly), "balance_after": money(balance)})
             if day.month == 6:
-                interest = yuan(Decimal(balance) / 100 * Decimal("0.015"))
+                # 年终结息 by day count: each deposit from its day (条例 第二十一条), 1.50 %
+                interest = interest_rules.interest(jishu, Decimal("1.50"))
                 balance += interest
+                jishu = balance * interest_rules.DAYS_PER_YEAR   # carried into the next year
                 deposits.append({"type": "deposit", "serial_no": f"I{idx:03d}{day.year}", "account_no": account_no,
                                  "date": f"{day.year}-06-30", "period": day.strftime("%Y%m"), "kind": "interest",
                                  "amount": money(interest), "balance_after": money(balance)})

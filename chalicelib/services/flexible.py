@@ -21,7 +21,7 @@ from chalicelib import clock, errors, log, masking, money, policy
 from chalicelib.adapters import bank
 from chalicelib.rules import flexible as rules
 from chalicelib.rules import remittance as periods
-from chalicelib.services import appointments, business, cards, ledger, notify
+from chalicelib.services import appointments, business, cards, interest, ledger, notify
 from chalicelib.services.remittance import flexible_account
 from chalicelib.store import base
 from chalicelib.store.accounts import Account, Terms, append_terms, terms_entry
@@ -256,7 +256,11 @@ def exit_withdrawal(*, id_number: str, card_id: str, serial: str, now: dt.dateti
         loans = [loan.status for loan in Loan.person_index.query(id_number)]
         rules.check_exit(kind=acct.kind, status=acct.status, loan_statuses=loans)
         card = cards.card_of(id_number, card_id)
-        amount = int(acct.balance or 0)
+        balance = int(acct.balance or 0)
+        today = now.astimezone(clock.CHINA).date()
+        # 销户结息: the year's interest accrued up to today is paid with the balance, in the closing's transaction
+        closing_interest = interest.closing_interest(acct, serial, today)
+        amount = balance + (closing_interest.amount if closing_interest else 0)
         record = business.new_record(serial_no=serial, owner=id_number, kind="flexible_exit", title="退出缴存提取",
                                      now=now, review=False, type="exit", amount=amount, account_no=acct.account_no,
                                      details={"card_id": card.card_id, "card": masking.card(card.card_no)})
@@ -266,13 +270,14 @@ def exit_withdrawal(*, id_number: str, card_id: str, serial: str, now: dt.dateti
         def still_sealed(accounts: dict[str, Account]) -> None:
             fresh = accounts[acct.account_no]
             rules.check_exit(kind=fresh.kind, status=fresh.status, loan_statuses=[])
-            if int(fresh.balance or 0) != amount:
+            if int(fresh.version or 0) != int(acct.version or 0) or int(fresh.balance or 0) != balance:
                 raise errors.Conflict("账户余额已变化，请刷新后重试")
 
         save_record = ledger.Extra(lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist()),
                                    errors.AlreadyDone())
         if amount > 0:
-            ledger.post([ledger.Posting(acct.account_no, serial, "W", amount, "withdrawal", type="exit",
+            ledger.post([*([closing_interest] if closing_interest else []),
+                         ledger.Posting(acct.account_no, serial, "W", amount, "withdrawal", type="exit",
                                         business_serial=serial)], now=now, actor=actor, source=source,
                         updates={acct.account_no: [*closing, Account.last_withdrawal_on.set(day)]},
                         extras=[save_record], before_write=still_sealed)

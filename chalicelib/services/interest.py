@@ -1,16 +1,24 @@
-"""Annual interest settlement (年终结息): the ``settle-annual-interest`` job (30 June, ``deposit.interest_settlement``).
+"""Annual interest settlement (年终结息): the ``settle-annual-interest`` job (30 June, ``deposit.interest_settlement``),
+and the closing interest (销户结息) paid with an account's closing payout.
 
-The formula is the one of the center's own records (``demo/center-records.jsonl``: 38630.40 × 1.50% = 579.46):
-``interest = balance at the end of the settlement day × the deposit rate in force that day`` (``rates.deposit``,
-percent a year), rounded HALF_UP to the fen. The balance at the end of the day is the account's balance less what
-was posted on later days (a run resumed on a later day). Accounts with nothing to earn (zero balance, or less
-than one fen of interest) get nothing; sealed and frozen accounts earn like normal ones. Only accounts that
-changed after the settlement day, or were imported and never moved since (no ``updated_at``), need a Query of
-their entries from the settlement day on; the others' balance is the balance of that day.
+The formula is day-count interest (积数计息, :mod:`chalicelib.rules.interest`, which gives the sources and the
+conventions): 《住房公积金管理条例》第二十一条 makes money earn from the day it is deposited, so the year's interest is
+``积数 × the deposit rate / 360``, HALF_UP to the fen, where the 积数 is the balance carried into the HPF year × 360
+plus each posting of the year × the (30/360) days it stays until 30 June (withdrawals negative). A balance that
+stayed all year earns balance × rate; 99,000.00 withdrawn on 29 June of a 100,000.00 year earns 1,491.75, not
+15.00. The rate is the one in force on the settlement day (``rates.deposit``).
 
-One posting per account per year: the serial is ``INT<year><account_no>``, so the ledger cannot take it twice. An
-account whose year was already settled by the center's imported records (an ``interest`` entry dated on the
-settlement day) is left alone.
+The 积数 is on the account (``Account.interest_accruals``), kept by the ledger in the same transaction as every
+balance change and by the importer, so the settlement reads accounts only. An account with no 积数 for the year did
+not move in it: it earns on the balance it carried out of the year (``year_openings`` of the next year when that
+has begun, else its balance). Only an account that moved during the year before the 积数 was kept (a
+``year_openings`` entry for the year but no 积数) has its year read from the ledger. A closed, empty account gets
+nothing (its interest was paid at closing); a year the center's imported records settled (an interest record dated
+the settlement day, marked ``settled`` by the importer) is left alone; sealed and frozen accounts earn like normal
+ones.
+
+One posting per account per year, dated the settlement day and counted in the next year's carried balance: the
+serial is ``INT<year><account_no>``, so the ledger cannot take it twice.
 
 Work in pages, resumable: the accounts are read in account-number order from the ``book-index`` (one Query a page,
 keys only, :data:`PAGE` at a time). The page's serials are looked up first (BatchGet) and what is already on the
@@ -23,11 +31,13 @@ do nothing.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, fanout, log, money, policy
+from chalicelib.rules import balances as year_balances
+from chalicelib.rules import interest as interest_rules
 from chalicelib.rules import loans as loan_rules
 from chalicelib.services import ledger, notify
 from chalicelib.store.accounts import BOOK, Account
@@ -49,10 +59,8 @@ def settlement_day(today: dt.date) -> dt.date:
 
 
 def interest_on(balance_fen: int, annual_rate: Decimal) -> int:
-    """A year's interest on ``balance_fen`` at ``annual_rate`` percent, HALF_UP to the fen."""
-    if balance_fen <= 0:
-        return 0
-    return int((Decimal(balance_fen) * Decimal(annual_rate) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """A whole year's interest on ``balance_fen`` (present from 1 July to 30 June) at ``annual_rate`` percent."""
+    return interest_rules.interest(balance_fen * interest_rules.DAYS_PER_YEAR, annual_rate)
 
 
 def serial_for(year: int, account_no: str) -> str:
@@ -135,7 +143,8 @@ def _settle_batch(keys: list[str], day: dt.date, rate: Decimal, now: dt.datetime
             if earned > 0:
                 postings.append(ledger.Posting(no, serial_for(year, no), DEPOSIT, earned, "interest",
                                                period=f"{day.year:04d}{day.month:02d}",
-                                               note=f"{year}年度结息，年利率 {rate}%"))
+                                               note=f"{year}年度结息，年利率 {rate}%",
+                                               value_date=day.isoformat(), carried=True))
                 seen[no] = int(acct.version or 0)
         if not postings:
             return 0, 0
@@ -160,18 +169,59 @@ def _settle_batch(keys: list[str], day: dt.date, rate: Decimal, now: dt.datetime
 
 def _interest_of(acct: Account, day: dt.date, rate: Decimal) -> int:
     """The year's interest of one account (0 when none, or when the center's records already settled it)."""
-    balance = int(acct.balance or 0)
-    if acct.status == "closed" and balance == 0:
+    if acct.status == "closed" and int(acct.balance or 0) == 0:
         return 0
-    if acct.updated_at is not None and acct.updated_at.astimezone(clock.CHINA).date() <= day:
-        # moved through the ledger, last on or before the settlement day: nothing was posted after it, and the
-        # center's imported records (written without ``updated_at``) cannot have settled this year since
-        return interest_on(balance, rate)
-    later = 0
-    ours = serial_for(day.year, acct.account_no)
-    for entry in LedgerEntry.flow_index.query(acct.account_no, LedgerEntry.flow_key >= day.isoformat()):
-        if entry.date == day.isoformat() and entry.kind == "interest" and entry.serial_no != ours:
-            return 0            # settled by the imported records
-        if entry.date > day.isoformat():
-            later += int(entry.amount) if entry.direction == DEPOSIT else -int(entry.amount)
-    return interest_on(balance - later, rate)
+    jishu = year_jishu(acct, day)
+    return 0 if jishu is None else interest_rules.interest(jishu, rate)
+
+
+def year_jishu(acct: Account, through: dt.date) -> int | None:
+    """The 积数 of the HPF year ``through`` is in, as it stands (None: the imported records settled the year)."""
+    settlement = policy.get().deposit.interest_settlement
+    year = year_balances.hpf_year(through, settlement)
+    known = interest_rules.plain(acct.interest_accruals).get(str(year))
+    if known is not None:
+        return None if known.get("settled") else int(known.get("jishu", 0))
+    openings = year_balances.plain(acct.year_openings)
+    if str(year) in openings:
+        return _jishu_from_ledger(acct, year, settlement)
+    following = openings.get(str(year + 1))
+    carried = int(following["fen"]) if following is not None else int(acct.balance or 0)
+    return carried * interest_rules.DAYS_PER_YEAR
+
+
+def _jishu_from_ledger(acct: Account, year: int, settlement) -> int | None:
+    """An account that moved in ``year`` before the 积数 was kept on accounts: the year from its entries."""
+    end = interest_rules.year_end(year, settlement).isoformat()
+    start = (interest_rules.year_end(year - 1, settlement) + dt.timedelta(days=1)).isoformat()
+    ours = serial_for(int(end[:4]), acct.account_no)
+    entries = list(LedgerEntry.flow_index.query(acct.account_no, LedgerEntry.flow_key >= start))
+    in_year = [e for e in entries if e.date <= end]
+    moves = []
+    for e in in_year:
+        settles_year = e.kind == "interest" and e.date == end
+        if settles_year and e.serial_no != ours:
+            return None            # settled by the imported records
+        delta = int(e.amount) if e.direction == DEPOSIT else -int(e.amount)
+        moves.append(interest_rules.Movement(e.date, delta, carried=settles_year))
+    carried = int(in_year[0].balance_before) if in_year else int(acct.balance or 0)
+    return interest_rules.year_jishu(carried, moves, year, settlement)
+
+
+def closing_interest(acct: Account, serial_no: str, today: dt.date) -> ledger.Posting | None:
+    """销户结息: the interest an account closing ``today`` has earned this HPF year up to the day before (the
+    closing day earns nothing, the money leaves that day), as a posting to go in the closing's transaction, in
+    front of the withdrawal of the whole balance plus this interest. Its ``settles`` takes the paid 积数 off the
+    year, so the closed account's year ends at 0. None when there is nothing to pay."""
+    settlement = policy.get().deposit.interest_settlement
+    jishu = year_jishu(acct, today)
+    if jishu is None:
+        return None
+    accrued = interest_rules.accrued_before(jishu, int(acct.balance or 0), today, settlement)
+    rate = loan_rules.deposit_rate_for(policy.get().rates, today)
+    amount = interest_rules.interest(accrued, rate)
+    if amount <= 0:
+        return None
+    return ledger.Posting(acct.account_no, f"{serial_no}I", DEPOSIT, amount, "interest",
+                          period=f"{today.year:04d}{today.month:02d}", business_serial=serial_no,
+                          note=f"销户结息，年利率 {rate}%", settles=accrued)

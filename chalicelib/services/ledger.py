@@ -4,7 +4,9 @@
 
 * each account's new balance, conditioned on the version it was read at (so no concurrent change is
   lost) and on the balance covering what leaves it (so it never goes negative); at an account's first posting
-  of an HPF year also the balance carried into that year (上期余额, :mod:`chalicelib.rules.balances`);
+  of an HPF year also the balance carried into that year (上期余额, :mod:`chalicelib.rules.balances`); and the
+  year's interest 积数 (``interest_accruals``, :mod:`chalicelib.rules.interest`), so the 30 June settlement and
+  a closing's 销户结息 read it from the account instead of the ledger;
 * one immutable :class:`~chalicelib.store.ledger.LedgerEntry` per posting, put with
   ``attribute_not_exists(serial_no)`` (so the same posting can never apply twice, even when a Lambda is
   retried after its first attempt wrote and lost the answer);
@@ -60,6 +62,9 @@ class Posting:
     business_serial: str | None = None
     note: str | None = None
     reverses: str | None = None    # a reversal: the serial of the withdrawal it puts back (marked "reversed")
+    value_date: str | None = None  # YYYY-MM-DD the entry is dated when not today (年终结息: the settlement day)
+    carried: bool = False          # 年终结息: belongs to the next year's carried balance, not to its own date's 积数
+    settles: int = 0               # 销户结息: the 积数 (fen·days) this interest pays out of the year
 
     def __post_init__(self) -> None:
         if self.direction not in (DEPOSIT, WITHDRAWAL):
@@ -145,8 +150,8 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
                     if delta < 0:
                         condition &= Account.balance >= -delta
                     actions = [Account.balance.set(balances[account_no]), Account.version.set(acct.version + 1),
-                               Account.updated_at.set(now), *_year_opening(acct, entries),
-                               *(updates or {}).get(account_no, [])]
+                               Account.updated_at.set(now), *_year_opening(acct, postings, entries),
+                               *_accrual(acct, postings, entries), *(updates or {}).get(account_no, [])]
                     tx.label = ("account", i)
                     tx.update(Account(account_no), actions=actions, condition=condition)
                 for i, entry in enumerate(entries):
@@ -199,20 +204,46 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
     raise Race("账户正忙，请稍后重试")
 
 
-def _year_opening(acct: Account, entries: list[LedgerEntry]) -> list[Any]:
-    """Record 上期余额 (the balance carried into the HPF year) at the account's first posting of a year."""
+def _year_opening(acct: Account, postings: Sequence[Posting], entries: list[LedgerEntry]) -> list[Any]:
+    """Record 上期余额 (the balance carried into the HPF year) at the account's first posting of a year. An annual
+    interest posting (``carried``) that lands after the next year began adds itself to that year's 上期余额."""
     from chalicelib import policy
     from chalicelib.rules import balances as year_balances
 
-    first = next((e for e in entries if e.account_no == acct.account_no), None)
-    if first is None:
-        return []
-    year = year_balances.hpf_year(first.date, policy.get().deposit.interest_settlement)
+    settlement = policy.get().deposit.interest_settlement
     known = year_balances.plain(acct.year_openings)
-    if str(year) in known:
+    merged = {k: dict(v) for k, v in known.items()}
+    for p, e in zip(postings, entries, strict=True):
+        if e.account_no != acct.account_no:
+            continue
+        year = year_balances.hpf_year(e.date, settlement)
+        if p.carried:
+            following = merged.get(str(year + 1))
+            carried_out = int(following["fen"]) if following is not None else int(e.balance_before)
+            if following is not None:
+                following["fen"] = carried_out + p.amount
+            if str(year) not in merged:
+                # quiet all year: it carried into ``year`` what it carried out of it (before this interest)
+                merged = year_balances.merge(merged, year, e.flow_key, carried_out)
+            continue
+        if str(year) not in merged:
+            merged = year_balances.merge(merged, year, e.flow_key, int(e.balance_before))
+    return [] if merged == known else [Account.year_openings.set(merged)]
+
+
+def _accrual(acct: Account, postings: Sequence[Posting], entries: list[LedgerEntry]) -> list[Any]:
+    """The interest 积数 of the account's HPF year(s) after these postings (rules.interest.accrue)."""
+    from chalicelib import policy
+    from chalicelib.rules import interest as interest_rules
+
+    movements = [interest_rules.Movement(e.date, p.delta, carried=p.carried, settles=p.settles)
+                 for p, e in zip(postings, entries, strict=True) if e.account_no == acct.account_no]
+    if not movements:
         return []
-    merged = year_balances.merge(known, year, first.flow_key, int(first.balance_before))
-    return [Account.year_openings.set(merged)]
+    known = interest_rules.plain(acct.interest_accruals)
+    merged = interest_rules.accrue(known, int(acct.balance or 0), movements,
+                                   policy.get().deposit.interest_settlement)
+    return [] if merged == known else [Account.interest_accruals.set(merged)]
 
 
 def _read_accounts(account_nos: list[str]) -> dict[str, Account]:
@@ -224,7 +255,7 @@ def _read_accounts(account_nos: list[str]) -> dict[str, Account]:
 
 
 def _plan(postings: Sequence[Posting], accounts: dict[str, Account], now: datetime):
-    day = now.astimezone(clock.CHINA).date().isoformat()
+    today = now.astimezone(clock.CHINA).date().isoformat()
     running = {no: int(acct.balance or 0) for no, acct in accounts.items()}
     entries: list[LedgerEntry] = []
     for p in postings:
@@ -233,6 +264,7 @@ def _plan(postings: Sequence[Posting], accounts: dict[str, Account], now: dateti
         if after < 0:
             raise errors.InsufficientBalance()
         running[p.account_no] = after
+        day = p.value_date or today
         entries.append(LedgerEntry(
             serial_no=p.serial_no, account_no=p.account_no, direction=p.direction, kind=p.kind, type=p.type,
             period=p.period, date=day, amount=p.amount, balance_before=before, balance_after=after,
@@ -331,16 +363,21 @@ METRIC_OF_KIND = {"reversal": "Reversals", "interest": "Interest"}
 def _count_movement(postings: Sequence[Posting]) -> None:
     """Business metrics (CloudWatch EMF), once per posted transaction, never on a replay: ``Payments`` (money
     in: remittances, back-payments...), ``Withdrawals`` (money out), ``Reversals``, ``Interest``; dimension
-    ``kind`` (and ``type`` for withdrawals). A metric failure never touches the money path."""
+    ``kind`` (and ``type`` for withdrawals); one metric per kind of posting in the transaction (a closing posts
+    its 销户结息 and its withdrawal together). A metric failure never touches the money path."""
     from chalicelib import log
 
-    first = postings[0]
-    name = METRIC_OF_KIND.get(first.kind) or ("Payments" if first.direction == DEPOSIT else "Withdrawals")
-    dims = {"kind": first.kind}
-    if first.direction == WITHDRAWAL and first.type:
-        dims["type"] = first.type
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+    for p in postings:
+        name = METRIC_OF_KIND.get(p.kind) or ("Payments" if p.direction == DEPOSIT else "Withdrawals")
+        dims = {"kind": p.kind}
+        if p.direction == WITHDRAWAL and p.type:
+            dims["type"] = p.type
+        key = (name, tuple(dims.items()))
+        groups[key] = groups.get(key, 0) + 1
     try:
-        log.metric(name, len(postings), **dims)
+        for (name, dims), count in groups.items():
+            log.metric(name, count, **dict(dims))
     except Exception:  # noqa: BLE001
         pass
 

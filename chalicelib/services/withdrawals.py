@@ -38,7 +38,7 @@ from chalicelib import clock, errors, log, masking, money, policy
 from chalicelib.adapters import bank
 from chalicelib.rules import identity, retirement
 from chalicelib.rules import withdrawals as rules
-from chalicelib.services import business, cards, ledger, notify
+from chalicelib.services import business, cards, interest, ledger, notify
 from chalicelib.store import base
 from chalicelib.store.accounts import Account
 from chalicelib.store.business import BusinessRecord
@@ -305,6 +305,12 @@ def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, sou
         balance = int(acct.balance or 0)
         amount = balance if rule.closes_account else int(record.amount)
         rules.amount_to_take(v, rule, amount, balance)
+        # 销户结息: a closing pays the year's interest accrued up to today with the balance, in the same transaction
+        closing_interest = interest.closing_interest(acct, record.serial_no, today) if rule.closes_account else None
+        if closing_interest is not None:
+            amount += closing_interest.amount
+            if not reviewed:
+                record.amount = amount        # the record is written in the posting's transaction
         if reviewed and amount != int(record.amount or 0):
             record.update(actions=[BusinessRecord.amount.set(amount)])
         if reviewed and rule.closes_account:
@@ -333,7 +339,8 @@ def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, sou
                 raise _Changed()
 
         try:
-            ledger.post([ledger.Posting(record.account_no, record.serial_no, WITHDRAWAL, amount, "withdrawal",
+            ledger.post([*([closing_interest] if closing_interest else []),
+                         ledger.Posting(record.account_no, record.serial_no, WITHDRAWAL, amount, "withdrawal",
                                         type=record.type, business_serial=record.serial_no,
                                         note=masking.scrub(details.get("card", "")) or None)],
                         now=now, actor=actor, source=source, updates={record.account_no: updates},

@@ -92,6 +92,10 @@ class Account(BaseModel):
     # 上期余额: the balance carried into each HPF year (1 July - 30 June), by year, as
     # {"2026": {"at": "<flow_key of the year's first movement>", "fen": 2604343}}; kept by the ledger and the importer.
     year_openings = MapAttribute(null=True)
+    # 计息积数: the interest 积数 (fen·days) of the latest HPF years, keyed like year_openings, as
+    # {"2025": {"jishu": 1390694400}} (chalicelib.rules.interest); kept by the ledger in the same transaction as the
+    # balance, and by the importer. {"settled": "<serial>"} marks a year the imported records already settled.
+    interest_accruals = MapAttribute(null=True)
     book = UnicodeAttribute(default=BOOK)        # every account (book-index)
     base_year = UnicodeAttribute(null=True)      # YYYY of the last base adjustment (基数调整) by the unit
     base_adjustments = NumberAttribute(null=True)   # how many in that year

@@ -300,11 +300,14 @@ def test_exit_pays_the_whole_balance_and_closes_a_sealed_account(client, flex):
     _post(client, login, "/v1/flexible/seal", key="s1")
     resp = _exit(client, login, card.card_id, key="e2")
     assert resp.status_code == 201, resp.json_body
-    assert (resp.json_body["amount"], resp.json_body["status"]) == ("1000.00", "paid")
+    # the balance plus 销户结息 (条例 第二十一条): 1,000.00 carried into the year that began 1 July earned 1-14 July,
+    # 14 days × 1.50 % / 360 = 0.5833 → 0.58, paid in the closing's transaction (the closing day earns nothing)
+    assert (resp.json_body["amount"], resp.json_body["status"]) == ("1000.58", "paid")
     fresh = Account.get(a.account_no)
     assert (fresh.balance, fresh.status) == (0, "closed")
-    [entry] = _entries(a.account_no)
-    assert (entry.direction, entry.amount, entry.type) == ("W", 100_000, "exit")
+    interest, entry = sorted(_entries(a.account_no), key=lambda e: e.direction)
+    assert (interest.direction, interest.amount, interest.kind) == ("D", 58, "interest")
+    assert (entry.direction, entry.amount, entry.type) == ("W", 100_058, "exit")
     assert [x["op"] for x in bank.gateway().read()] == ["payout"]
 
 
@@ -331,8 +334,9 @@ def test_exit_to_a_declined_card_puts_the_money_back_and_keeps_the_account_seale
     resp = _exit(client, login, bad.card_id)
     assert resp.status_code == 422 and resp.json_body["error"]["code"] == "PAYMENT_DECLINED"
     fresh = Account.get(a.account_no)
-    assert (fresh.balance, fresh.status) == (100_000, "sealed")
-    assert sorted(e.kind for e in _entries(a.account_no)) == ["reversal", "withdrawal"]
+    # the payout (balance + 销户结息 0.58) comes back; the interest it paid stays on the account
+    assert (fresh.balance, fresh.status) == (100_058, "sealed")
+    assert sorted(e.kind for e in _entries(a.account_no)) == ["interest", "reversal", "withdrawal"]
     record = [r for r in _records(p.id_number) if r.kind == "flexible_exit"][0]
     assert record.status == "cancelled"
 
@@ -404,7 +408,7 @@ def test_exit_payout_unanswered_is_503_and_the_same_key_finishes_it(client, flex
     second = _exit(client, login, card.card_id, key="e5")
     assert second.status_code == 201 and second.json_body["status"] == "paid"
     assert [x["op"] for x in flaky.inner.read()] == ["payout"]
-    assert len(_entries(a.account_no)) == 1
+    assert sorted(e.kind for e in _entries(a.account_no)) == ["interest", "withdrawal"]   # 销户结息 and the payout
 
 
 @pytest.mark.parametrize("when", ["2026-07-15T08:00:00+08:00", "2026-07-15T16:59:59+08:00",

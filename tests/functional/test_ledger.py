@@ -242,3 +242,22 @@ def test_a_transaction_conflict_is_retried_and_posts_once(aws, monkeypatch):
     assert conflicts and not result.replayed
     assert Account.get(acct.account_no, consistent_read=True).balance == 600
     assert [e.serial_no for e in _entries(acct.account_no)] == ["WC1"]
+
+
+def test_the_interest_jishu_moves_with_the_balance_and_not_without_it(backend):
+    # 积数 (条例 第二十一条, rules/interest.py): 100.00 carried into the HPF year begun 1 July 2026 × 360 days, plus
+    # 25.00 from 10 November: 10 Nov → 10 Jun seven months (210 days) + 10-30 June (21) = 231 days
+    acct = factories.account(factories.person(), balance=10_000)
+    ledger.post([Posting(acct.account_no, "J1", "D", 2_500, "remit", period="202611")], now=NOW)
+    jishu = Account.get(acct.account_no, consistent_read=True).interest_accruals.as_dict()
+    assert {k: int(v["jishu"]) for k, v in jishu.items()} == {"2026": 10_000 * 360 + 2_500 * 231}
+    StateItem(pk="window#remittance", status="closed").save()
+
+    def window_is_open(tx: TransactWrite) -> None:
+        tx.condition_check(StateItem, "window#remittance", "-", condition=StateItem.status == "open")
+
+    with pytest.raises(errors.WindowClosed):
+        ledger.post([Posting(acct.account_no, "J2", "D", 100, "remit")], now=NOW,
+                    extras=[Extra(window_is_open, errors.WindowClosed())])
+    after = Account.get(acct.account_no, consistent_read=True)
+    assert (int(after.balance), after.interest_accruals.as_dict()) == (12_500, jishu)    # nothing half-written

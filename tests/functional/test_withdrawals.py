@@ -411,7 +411,9 @@ def test_retirement_approval_takes_the_balance_of_that_day_and_closes_the_accoun
     serial = withdraw(client, who, "retirement").json_body["serial_no"]
     ledger.post([ledger.Posting(who.a.account_no, "REMIT-LATE", "D", 50_000, "remit", period="202607")], now=now)
     resp = decide(client, operator, serial)
-    assert resp.status_code == 200 and resp.json_body["status"] == "paid" and resp.json_body["amount"] == "10500.00"
+    # the balance plus 销户结息 (条例 第二十一条; rules/interest.py): 10,000.00 carried into the year that began on
+    # 1 July earned 1-14 July, 14 days × 1.50 % / 360 = 5.8333 → 5.83; the 500.00 of 15 July (the closing day) none
+    assert resp.status_code == 200 and resp.json_body["status"] == "paid" and resp.json_body["amount"] == "10505.83"
     acct = Account.get(who.a.account_no)
     assert (acct.status, acct.closed_on, int(acct.balance)) == ("closed", "2026-07-15", 0)
     types = {t["type"]: t for t in client.http.get("/v1/withdrawals/types", headers=who.login.headers).json_body}
@@ -424,7 +426,8 @@ def test_approval_with_a_declined_card_reverses_and_reopens_the_account(client, 
     resp = decide(client, operator, serial)
     assert resp.status_code == 200 and resp.json_body["status"] == "cancelled"
     acct = Account.get(who.a.account_no)
-    assert (acct.status, acct.closed_on, int(acct.balance)) == ("sealed", None, 1_000_000)   # as before (停缴)
+    # the payout (balance + 销户结息) comes back; the interest it paid stays (10,000.00 × 14 days × 1.50 % / 360 = 5.83)
+    assert (acct.status, acct.closed_on, int(acct.balance)) == ("sealed", None, 1_000_000 + 583)   # as before (停缴)
     msg = [m for m in Message.query(who.p.id_number) if m.kind == "review"][0]
     assert "银行转账未成功" in msg.body and "资金已退回" in msg.body
 
@@ -530,7 +533,8 @@ def test_settling_abroad_closes_the_account_after_review(client, now, operator):
     assert _types(client, who)["abroad"]["name"] == "出境定居提取"
     serial = withdraw(client, who, "abroad").json_body["serial_no"]
     resp = decide(client, operator, serial)
-    assert resp.status_code == 200 and (resp.json_body["status"], resp.json_body["amount"]) == ("paid", "12345.67")
+    # balance + 销户结息 (12,345.67 × 14 days × 1.50 % / 360 = 7.20, as the other closing test counts its days)
+    assert resp.status_code == 200 and (resp.json_body["status"], resp.json_body["amount"]) == ("paid", "12352.87")
     assert Account.get(who.a.account_no).status == "closed"
 
 
