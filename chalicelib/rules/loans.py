@@ -193,7 +193,6 @@ def schedule(principal_fen: int, annual_rate: Decimal, term_months: int, method:
     if repayment_day is not None and not 1 <= repayment_day <= 31:
         raise ValueError("还款日须在 1 到 31 之间")
     with decimal.localcontext(_context()):
-        r = rate / 1200
         if method == "equal_installment":
             level = installment(principal_fen, rate, term_months)
         else:
@@ -202,7 +201,7 @@ def schedule(principal_fen: int, annual_rate: Decimal, term_months: int, method:
         balance = principal_fen
         day = repayment_day or (first_due.day if first_due else None)
         for k in range(1, term_months + 1):
-            interest = _fen(balance * r) if balance else 0
+            interest = _fen(balance * rate / 1200) if balance else 0   # product first: a .5 fen stays exact
             if k == term_months:
                 principal = balance
             elif method == "equal_installment":
