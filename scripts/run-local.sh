@@ -50,6 +50,25 @@ for _ in $(seq 1 300); do
 done
 
 gjj tables create
+# No TTL sweeps here. DynamoDB Local deletes expired items by the machine's clock, but `.local/clock` may pin "now"
+# in the past (2026-11-16 while the machine says December): every item written with a TTL counted from that "now"
+# (SMS codes, Idempotency-Key records, lock-out counters, sessions) would be swept within seconds, so a code just
+# texted is "invalid" and a payment's retry is refused as "key reused". Expiry that matters is enforced in code
+# against the stage clock; TTL is only physical cleanup (tests/conftest.py does the same for its tables).
+"$PY" - <<'PY'
+from chalicelib.store import base
+from pynamodb.attributes import TTLAttribute
+
+base.configure()
+client = base.connection().client
+for model in base.all_models():
+    names = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+    table = model.Meta.table_name
+    if names and client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["TimeToLiveStatus"] in (
+            "ENABLED", "ENABLING"):
+        client.update_time_to_live(TableName=table,
+                                   TimeToLiveSpecification={"AttributeName": names[0], "Enabled": False})
+PY
 if [ ! -f "$GJJ_LOCAL_DIR/demo-loaded" ]; then
   gjj import demo/center-records.jsonl && date -Iseconds > "$GJJ_LOCAL_DIR/demo-loaded"
 fi

@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import threading
 import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support import shipped
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("e2e-journeys")]
 
@@ -428,17 +428,11 @@ def test_a_unit_logs_in_with_its_certificate_and_pays_the_roster_its_employees_t
 # ---------------------------------------------------------------- the server keeps serving while files change
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def test_writing_the_clock_and_sms_files_while_requests_run_restarts_nothing(center):
     """The old `make run` (chalice local with autoreload) restarted on any file change in the project, data
     included, and reset the connections in flight. Here 20 clients keep requesting while the clock file is
     rewritten, SMS lines are appended (by the test and by the server), DynamoDB Local writes, and a file is
-    written and removed under the project's own ``.local/`` (where `make run` keeps its data)."""
+    written and removed under the project's own ``.local/`` (where `make run` keeps its data): ``shipped.Churn``."""
     center.set_clock(NOW)
     pid = center.api_pid()
     assert pid is not None
@@ -474,26 +468,12 @@ def test_writing_the_clock_and_sms_files_while_requests_run_restarts_nothing(cen
                     errors.append(f"{method} {path}: {status}")
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    project_local = Path(__file__).resolve().parents[2] / ".local"
-    project_local.mkdir(exist_ok=True)
-    canary = project_local / f"e2e-canary-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    sms_file = center.local_dir / "sms.jsonl"
-    k = 0
-    while time.monotonic() < stop:
-        k += 1
-        _atomic_write(center.local_dir / "clock", NOW)
-        with sms_file.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"phone": "13900000000", "text": f"测试短信 {k}", "sent_at": NOW},
-                                ensure_ascii=False) + "\n")
-        canary.write_text(str(k))
-        time.sleep(0.2)
-        if k % 5 == 0:
-            canary.unlink(missing_ok=True)
-    canary.unlink(missing_ok=True)
-    for t in threads:
-        t.join(timeout=60)
+    with shipped.Churn(center) as churn:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert churn.writes >= 10
     assert errors == [], errors[:10]
     assert counts["ok"] >= 100
     assert center.api_pid() == pid, "the server process was replaced"

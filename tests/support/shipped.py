@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -87,12 +88,19 @@ class Running:
         return result
 
     def set_clock(self, value: str | None) -> None:
-        """Write (or remove) ``.local/clock`` of the running server, as a user of `make run` does."""
+        """Write (or remove) ``.local/clock`` of the running server, as a user of `make run` does (whole: written
+        aside and renamed into place, so no request reads it half-written)."""
         path = self.local_dir / "clock"
         if value is None:
             path.unlink(missing_ok=True)
         else:
-            path.write_text(value)
+            atomic_write(path, value)
+
+    def environment(self) -> dict[str, str]:
+        """The variables that point this process (its table models, clock, token secret) at the server's data."""
+        keys = ("GJJ_STAGE", "GJJ_TABLE_PREFIX", "GJJ_DDB_ENDPOINT", "GJJ_LOCAL_DIR", "AWS_DEFAULT_REGION",
+                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GJJ_TOKEN_SECRET")
+        return {k: self.env[k] for k in keys if k in self.env}
 
     def sms(self) -> list[dict]:
         """Every line of the local SMS file so far."""
@@ -134,6 +142,51 @@ class Running:
             pass
 
 
+class Churn:
+    """While in its ``with`` block, a thread does to the running server's files what a user of `make run` does:
+    rewrites the clock file (with the same "now", so the business answers stay put), appends lines to the SMS
+    file, and writes and removes a file under the project's own ``.local/`` (where `make run` keeps its data,
+    and which the old autoreload watched). ``writes`` counts the rounds."""
+
+    def __init__(self, running: Running, every: float = 0.2):
+        self.running, self.every, self.writes = running, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="churn", daemon=True)
+        self.canary = ROOT / ".local" / f"churn-canary-{os.getpid()}-{time.monotonic_ns()}"
+
+    def __enter__(self) -> Churn:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.canary.unlink(missing_ok=True)
+
+    def _loop(self) -> None:
+        clock = self.running.local_dir / "clock"
+        sms = self.running.local_dir / "sms.jsonl"
+        self.canary.parent.mkdir(exist_ok=True)
+        while not self._stop.is_set():
+            self.writes += 1
+            if clock.exists():
+                atomic_write(clock, clock.read_text())
+            with sms.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"phone": "13900000000", "text": f"测试短信 {self.writes}",
+                                     "sent_at": "2026-11-16T10:00:00+08:00"}, ensure_ascii=False) + "\n")
+            if self.writes % 5 == 0:
+                self.canary.unlink(missing_ok=True)
+            else:
+                self.canary.write_text(str(self.writes))
+            self._stop.wait(self.every)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def _group_members(pgid: int) -> list[int]:
     members = []
     for entry in Path("/proc").iterdir():
@@ -165,11 +218,12 @@ def environment(workdir: Path, port: int, ddb_port: int, extra: dict[str, str] |
     return env
 
 
-def start(workdir: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 180) -> Running:
-    """Start ``scripts/run-local.sh`` on free ports with ``workdir/local`` as its data directory; wait until the
-    API answers. Raises (after stopping everything) when it does not."""
+def start(workdir: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 180,
+          port: int | None = None) -> Running:
+    """Start ``scripts/run-local.sh`` on free ports (the API on ``port`` when given) with ``workdir/local`` as its
+    data directory; wait until the API answers. Raises (after stopping everything) when it does not."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port, ddb_port = free_port(), free_port()
+    port, ddb_port = port or free_port(), free_port()
     while ddb_port == port:
         ddb_port = free_port()
     env = environment(workdir, port, ddb_port, extra_env)
