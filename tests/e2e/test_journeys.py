@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import signal
 import threading
 import time
 import uuid
@@ -475,3 +476,29 @@ def test_writing_the_clock_and_sms_files_while_requests_run_restarts_nothing(cen
     assert counts["ok"] >= 100
     assert center.api_pid() == pid, "the server process was replaced"
     assert "Restarting" not in center.log_path.read_text(errors="replace")
+
+
+# ---------------------------------------------------------------- the next day
+
+
+def test_a_second_run_finds_yesterdays_data(center):
+    """Ctrl-C, then `make run` again on the same data directory: the registration and payments are still there,
+    and the demo records are not imported over them. (Last in this module: it stops the module's server.)"""
+    center.set_clock(NOW)
+    h = Citizen(center, {"name": "黄强", "id_number": "140106198308010856", "phone": "13800000008"})  # demo record
+    h.register()
+    h.login("13800000008")
+    before = h.account()
+    center.stop(signal.SIGINT)                          # what Ctrl-C sends to `make run`'s foreground group
+    assert "stopped." in center.log_path.read_text(errors="replace")
+    again = shipped.start(center.workdir, log_name="run-local-2.log")
+    try:
+        h.product = again
+        h.login("140106198308010856")
+        assert h.account() == before
+        log = again.log_path.read_text(errors="replace")
+        assert "created 0 table(s)" in log and "imported" not in log, log
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{again.logs()}") from exc
+    finally:
+        again.stop()
