@@ -8,6 +8,8 @@ The people's ID numbers come from outside the code under test:
 
 * ``11010519491231002X``: the example printed in GB 11643-1999 itself (北京市朝阳区, born 1949-12-31, female);
 * ``360426199101010071``: python-stdnum's own doctest for ``stdnum.cn.ric`` (``>>> validate('360426199101010071')``);
+  ``412723199010050012``, valid in its tests/test_cn_ric.doctest, and ``36042619910102009X``, which that doctest
+  shows refused with ``InvalidChecksum``;
 * the rest are computed here by :func:`gb11643`, written in this file from the standard's text: weights
   7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2 over the first 17 digits, the sum mod 11 indexes "10X98765432".
 
@@ -55,6 +57,8 @@ def luhn(body: str) -> str:
 
 STANDARD_EXAMPLE = "11010519491231002X"         # GB 11643-1999's example
 STDNUM_DOCTEST = "360426199101010071"           # python-stdnum, stdnum/cn/ric.py doctest
+STDNUM_VALID = "412723199010050012"             # python-stdnum, tests/test_cn_ric.doctest (河南省 商水县)
+STDNUM_BAD_CHECKSUM = "36042619910102009X"      # python-stdnum, tests/test_cn_ric.doctest: InvalidChecksum
 COMPUTED_C = gb11643("14010819880808351")       # 太原 万柏林区, born 1988-08-08 (male: odd order code 351)
 COMPUTED_D = gb11643("14010920000229002")       # 太原, born on the leap day 2000-02-29 (female: even 002)
 
@@ -68,13 +72,17 @@ B = {"name": "陈明远", "id_number": STDNUM_DOCTEST, "phone": "13912340002", "
      "contract_no": "HT910002"}
 C = {"name": "郭建国", "id_number": COMPUTED_C, "phone": "13912340003", "account_no": "GR91000003"}
 D = {"name": "孙晓雪", "id_number": COMPUTED_D, "phone": "13912340004", "account_no": "GR91000004"}
+E = {"name": "周建华", "id_number": STDNUM_VALID, "phone": "13912340005", "account_no": "GR91000005"}
 UNIT = {"unit_no": "E2001", "name": "并州端到端测试有限公司"}
+BAD_LINE = {"type": "person", "id_number": STDNUM_BAD_CHECKSUM, "name": "错号码", "phone": "13912340009"}
 
 
 def test_the_independent_check_character_agrees_with_the_outside_numbers():
     # the test's own GB 11643 reproduces both numbers that came from outside the project
     assert gb11643(STANDARD_EXAMPLE[:17]) == STANDARD_EXAMPLE
     assert gb11643(STDNUM_DOCTEST[:17]) == STDNUM_DOCTEST
+    assert gb11643(STDNUM_VALID[:17]) == STDNUM_VALID
+    assert gb11643(STDNUM_BAD_CHECKSUM[:17]) != STDNUM_BAD_CHECKSUM
     assert luhn("7992739871") == "79927398713"       # the Luhn example of ISO/IEC 7812-1 (Wikipedia's too)
 
 
@@ -84,8 +92,13 @@ def _records() -> list[dict]:
     out = [unit, {"type": "unit", "unit_no": "E2002", "name": "晋源端到端测试有限公司", "credit_code": "91140100MA0E2E0002",
                   "ratio_unit": "10", "ratio_person": "10", "status": "normal", "agent_name": "钱经办",
                   "agent_phone": "13912349998"}]
-    for p in (A, B, C, D):
+    for p in (A, B, C, D, E):
         out.append({"type": "person", "id_number": p["id_number"], "name": p["name"], "phone": p["phone"]})
+    out.append(BAD_LINE)
+    out.append({"type": "account", "account_no": E["account_no"], "id_number": E["id_number"], "kind": "employee",
+                "unit_no": "E2002", "status": "normal", "base": "5000.00", "ratio_person": "10", "ratio_unit": "10",
+                "monthly_amount": "1000.00", "balance": "3000.00", "paid_through": "202610",
+                "opened_on": "2025-01-01"})
     out.append({"type": "account", "account_no": A["account_no"], "id_number": A["id_number"], "kind": "flexible",
                 "unit_no": None, "status": "normal", "base": "0.00", "ratio_person": None, "ratio_unit": None,
                 "monthly_amount": "800.00", "balance": "20000.00", "paid_through": "202608",
@@ -115,8 +128,11 @@ def center(product, tmp_path_factory):
     """The center's part, by its command line: the records imported, a reviewer, the clock pinned, the window."""
     path = tmp_path_factory.mktemp("records") / "e2e-records.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in _records()) + "\n", encoding="utf-8")
-    imported = product.gjj("import", str(path))
-    assert "0 bad line(s)" in imported.stdout, imported.stdout
+    imported = product.gjj("import", str(path), check=False)
+    # every line is written except the one whose ID number fails GB 11643, which is reported by its line number
+    bad_line_no = _records().index(BAD_LINE) + 1
+    assert imported.returncode == 1 and "1 bad line(s)" in imported.stdout, imported.stdout + imported.stderr
+    assert f"{path}:{bad_line_no}:" in imported.stderr, imported.stderr
     product.gjj("operators", "create", "--username", "e2e-reviewer", "--password-stdin", "--role", "reviewer",
                 input="Reviewer-E2E-2026!\n")
     product.set_clock(NOW)
@@ -424,6 +440,30 @@ def test_a_unit_logs_in_with_its_certificate_and_pays_the_roster_its_employees_t
         assert acct["balance"] == yuan(Decimal("10000.00") + 2 * share[person["account_no"]])
         novembers = [d for d in citizen.deposits() if d["period"] == "202611"]
         assert [d["amount"] for d in novembers] == [yuan(2 * share[person["account_no"]])]
+
+
+def test_registration_refuses_a_bad_check_character_and_a_name_the_records_do_not_have(center):
+    e = Citizen(center, E)
+    center.set_clock(NOW)
+    # python-stdnum's InvalidChecksum example: a 400 on the ID number field, in Chinese, before any SMS is needed
+    bad = e.call("POST", "/v1/auth/register", {"name": E["name"], "id_number": STDNUM_BAD_CHECKSUM,
+                                                "phone": E["phone"], "password": PASSWORD, "sms_code": "123456",
+                                                "accept_terms": True})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "VALIDATION_FAILED", bad.text
+    assert "id_number" in bad.json()["error"]["details"]["fields"]
+    assert re.search(r"[\u4e00-\u9fff]", bad.json()["error"]["details"]["fields"]["id_number"])
+    # the records say 周建华: another name is told to have the records checked at a branch (422 NOT_ELIGIBLE)
+    wrong = e.call("POST", "/v1/auth/register", {"name": "周建国", "id_number": E["id_number"], "phone": E["phone"],
+                                                  "password": PASSWORD, "sms_code": e.sms_code("register",
+                                                                                               phone=E["phone"]),
+                                                  "accept_terms": True})
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "NOT_ELIGIBLE", wrong.text
+    assert "网点" in wrong.json()["error"]["message"]
+    # a minute later (a new code may be sent after 60 s) the right name registers and logs in
+    center.set_clock("2026-11-16T10:01:05+08:00")
+    e.register()
+    e.login(E["id_number"])
+    assert (e.account()["account_no"], e.account()["balance"]) == (E["account_no"], "3000.00")
 
 
 # ---------------------------------------------------------------- the server keeps serving while files change
