@@ -95,6 +95,10 @@ def _records() -> list[dict]:
     for p in (A, B, C, D, E):
         out.append({"type": "person", "id_number": p["id_number"], "name": p["name"], "phone": p["phone"]})
     out.append(BAD_LINE)
+    out.append({"type": "notice", "notice_id": "E2E-N1", "category": "news", "title": "端到端测试公告：网上缴存开通",
+                "body": "灵活就业人员可在网上缴存。", "published_on": "2026-11-01"})
+    out.append({"type": "notice", "notice_id": "E2E-N2", "category": "news", "title": "端到端测试公告：下月调整",
+                "body": "下月起调整办理时间。", "published_on": "2026-12-20"})
     out.append({"type": "account", "account_no": E["account_no"], "id_number": E["id_number"], "kind": "employee",
                 "unit_no": "E2002", "status": "normal", "base": "5000.00", "ratio_person": "10", "ratio_unit": "10",
                 "monthly_amount": "1000.00", "balance": "3000.00", "paid_through": "202610",
@@ -440,6 +444,17 @@ def test_a_unit_logs_in_with_its_certificate_and_pays_the_roster_its_employees_t
         assert acct["balance"] == yuan(Decimal("10000.00") + 2 * share[person["account_no"]])
         novembers = [d for d in citizen.deposits() if d["period"] == "202611"]
         assert [d["amount"] for d in novembers] == [yuan(2 * share[person["account_no"]])]
+
+
+def test_anyone_reads_the_news_the_center_imported_once_its_day_has_come(center):
+    center.set_clock(NOW)
+    resp = requests.get(center.url + "/v1/notices?category=news&limit=100", timeout=30)
+    assert resp.status_code == 200, resp.text
+    ids = [n["notice_id"] for n in resp.json()["items"]]
+    assert "E2E-N1" in ids                      # published 2026-11-01, before NOW
+    assert "E2E-N2" not in ids                  # dated 2026-12-20: not yet
+    one = requests.get(center.url + "/v1/notices/E2E-N1", timeout=30)
+    assert one.status_code == 200 and one.json()["title"] == "端到端测试公告：网上缴存开通", one.text
 
 
 def test_registration_refuses_a_bad_check_character_and_a_name_the_records_do_not_have(center):
