@@ -63,6 +63,8 @@ class UnitRecord(_Record):
     status: Literal["normal", "opening", "deferred", "closed", "sealed"]
     agent_name: Text
     agent_phone: Mobile
+    bank_name: Text | None = None           # optional: the registered account rosters are debited from
+    bank_account: Annotated[str, Field(pattern=r"^\d{13,19}$")] | None = None
 
     @model_validator(mode="after")
     def _ratios(self):
@@ -250,7 +252,7 @@ def to_item(record: _Record):
     if isinstance(record, UnitRecord):
         return Unit(record.unit_no, name=record.name, credit_code=record.credit_code, ratio_unit=record.ratio_unit,
                     ratio_person=record.ratio_person, status=record.status, agent_name=record.agent_name,
-                    agent_phone=record.agent_phone)
+                    agent_phone=record.agent_phone, bank_name=record.bank_name, bank_account=record.bank_account)
     if isinstance(record, PersonRecord):
         return Person(record.id_number, name=record.name, phone=record.phone)
     if isinstance(record, AccountRecord):
