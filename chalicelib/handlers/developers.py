@@ -209,7 +209,8 @@ class LoanApplicationOut(BaseModel):
         if loan is not None:
             stages = [ApplicationStageOut(**s) for s in stages_of(loan)]
         else:
-            state = {"submitted": "current", "rejected": "rejected"}.get(record.status, "done")
+            state = {"submitted": "current", "rejected": "rejected", developers.AWAITING_BUYER: "pending",
+                     developers.BUYER_DECLINED: "cancelled"}.get(record.status, "done")
             stages = [ApplicationStageOut(code="applied", name="贷款申请", state="done", at=record.submitted_at,
                                           note=None),
                       ApplicationStageOut(code="reviewed", name="中心审批", state=state, at=record.decided_at,
@@ -352,3 +353,28 @@ def submit_loan_application(req: Request) -> LoanApplicationOut:
 def loan_application(req: Request, serial_no: str) -> LoanApplicationOut:
     record, loan = developers.loan_application(req.subject, serial_no)
     return LoanApplicationOut.of(record, loan)
+
+
+# ---------------------------------------------------------------- the buyer confirms (购房人确认)
+
+
+class BuyerDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirm", "decline"]
+
+
+class BuyerDecisionOut(BaseModel):
+    serial_no: str
+    status: str = Field(description="submitted (to the center's review) once confirmed, declined once declined")
+
+
+@api.route("/v1/me/loan-applications/{serial_no}/decision", "POST", roles=(auth.DEPOSITOR,), body=BuyerDecisionIn,
+           response=BuyerDecisionOut, errors=(404, 409),
+           summary="The buyer confirms or declines a loan application a developer made for them (购房人确认)")
+def buyer_decision(req: Request, serial_no: str) -> BuyerDecisionOut:
+    from chalicelib.services.appointments import owner_of
+
+    record = developers.buyer_decision(owner_of(req.subject), serial_no, confirm=req.body.decision == "confirm",
+                                       now=req.now)
+    return BuyerDecisionOut(serial_no=record.serial_no, status=record.status)
