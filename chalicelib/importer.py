@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chalicelib import errors, policy
-from chalicelib.fields import IdNumber, Mobile
+from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
 from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.rules import balances
@@ -47,6 +47,8 @@ def _percent(value: str) -> str:
 Period = Annotated[str, AfterValidator(_period)]
 Percent = Annotated[str, AfterValidator(_percent)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[PersonName, Field(min_length=1, max_length=50)]
+Title = Annotated[OrgName, Field(min_length=1, max_length=200)]
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
 
 
@@ -57,13 +59,15 @@ class _Record(BaseModel):
 class UnitRecord(_Record):
     type: Literal["unit"]
     unit_no: Key
-    name: Text
+    name: Title
     credit_code: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
     ratio_unit: Percent
     ratio_person: Percent
     status: Literal["normal", "opening", "deferred", "closed", "sealed"]
-    agent_name: Text
+    agent_name: Name
     agent_phone: Mobile
+    bank_name: Title | None = None           # optional: the registered account rosters are debited from
+    bank_account: Annotated[str, Field(pattern=r"^\d{13,19}$")] | None = None
 
     @model_validator(mode="after")
     def _ratios(self):
@@ -78,7 +82,7 @@ class UnitRecord(_Record):
 class PersonRecord(_Record):
     type: Literal["person"]
     id_number: IdNumber
-    name: Text
+    name: Name
     phone: Mobile
 
 
@@ -252,7 +256,7 @@ _SLOT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 class BranchRecord(_Record):
     type: Literal["branch"]
     branch_id: Key
-    name: Text
+    name: Title
     address: Text
     phone: Annotated[str, Field(pattern=r"^[\d\-]{7,20}$")]
     hours: Text | None = None
@@ -273,7 +277,7 @@ class BranchRecord(_Record):
 class PropertyRecord(_Record):
     type: Literal["property"]
     project_no: Key
-    name: Text
+    name: Title
     developer: Text
     address: Text
     status: Literal["selling", "sold_out", "building", "suspended"]
@@ -306,7 +310,7 @@ def to_item(record: _Record):
     if isinstance(record, UnitRecord):
         return Unit(record.unit_no, name=record.name, credit_code=record.credit_code, ratio_unit=record.ratio_unit,
                     ratio_person=record.ratio_person, status=record.status, agent_name=record.agent_name,
-                    agent_phone=record.agent_phone)
+                    agent_phone=record.agent_phone, bank_name=record.bank_name, bank_account=record.bank_account)
     if isinstance(record, PersonRecord):
         return Person(record.id_number, name=record.name, phone=record.phone)
     if isinstance(record, AccountRecord):

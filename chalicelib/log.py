@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import masking
@@ -20,6 +21,16 @@ NAMESPACE = "gjj"
 
 _root: Any = None
 _init = threading.Lock()
+
+observers: list[Callable[[str], None]] = []
+"""Called with every line this module writes (log lines after masking, metric lines), before it is written: the
+test suite's leak scan (``tests/support/leaks.py``) hooks in here. Empty in production."""
+
+
+def _observe(line: str) -> str:
+    for observer in list(observers):
+        observer(line)
+    return line
 
 
 def _powertools_logger():
@@ -39,7 +50,7 @@ def _make_root():
             cid = correlation_id.get()
             if cid:
                 log["correlation_id"] = cid
-            return masking.scrub(super().serialize(log))
+            return _observe(masking.scrub(super().serialize(log)))
 
     class CurrentStdout(logging.StreamHandler):
         """Writes to whatever ``sys.stdout`` is at the time (Lambda's, or a test's capture)."""
@@ -116,4 +127,4 @@ def metric(name: str, value: int = 1, unit: str = "Count", **dimensions: str) ->
     m.add_dimension(name="service", value=SERVICE)
     for key, dim in dimensions.items():
         m.add_dimension(name=key, value=str(dim))
-    sys.stdout.write(json.dumps(m.serialize_metric_set(), separators=(",", ":")) + "\n")
+    sys.stdout.write(_observe(json.dumps(m.serialize_metric_set(), separators=(",", ":"))) + "\n")

@@ -39,6 +39,10 @@ UNITS = [
     ("U1002", "晋阳示例制造有限公司", "91140100MA0K000002", "10", "10", "李经办", "13900000002"),
     ("U1003", "龙城示例商贸有限公司", "91140100MA0K000003", "8", "8", "赵经办", "13900000003"),
 ]
+# the registered account each roster is debited from (单位缴存银行账户); fictional, none ends in 0000 (which the
+# simulated bank declines)
+UNIT_BANK = {"U1001": ("中国工商银行", "6222020200101001001"), "U1002": ("中国建设银行", "6217000200101002002"),
+             "U1003": ("中国银行", "6216600200101003003")}
 
 
 def yuan(value: Decimal) -> int:
@@ -59,7 +63,8 @@ def main() -> None:
     rows: list[dict] = []
     for unit_no, name, code, ru, rp, agent, phone in UNITS:
         rows.append({"type": "unit", "unit_no": unit_no, "name": name, "credit_code": code, "ratio_unit": ru,
-                     "ratio_person": rp, "status": "normal", "agent_name": agent, "agent_phone": phone})
+                     "ratio_person": rp, "status": "normal", "agent_name": agent, "agent_phone": phone,
+                     "bank_name": UNIT_BANK[unit_no][0], "bank_account": UNIT_BANK[unit_no][1]})
     unit_ratio = {u[0]: int(u[3]) for u in UNITS}
     end = dt.date(2026, 10, 1)
     for idx, (name, region, birth, seq, phone, kind, unit, status, base, flex) in enumerate(PEOPLE, start=1):

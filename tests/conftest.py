@@ -123,6 +123,25 @@ def client(tmp_path):
         yield LeakCheckingClient(c)
 
 
+@pytest.fixture(autouse=True)
+def _log_lines_leak_nothing():
+    """Every log and metric line written during any test is scanned for unmasked ID numbers, phones and card
+    numbers (``tests/support/leaks.py``); one found fails the test."""
+    from chalicelib import log
+    from tests.support.leaks import log_leaks
+
+    found: list[str] = []
+
+    def observe(line: str) -> None:
+        found.extend(log_leaks(line))
+
+    log.observers.append(observe)
+    yield
+    log.observers.remove(observe)
+    if found:
+        pytest.fail(f"unmasked personal data in log lines: {'; '.join(found[:10])}", pytrace=False)
+
+
 @pytest.fixture
 def clock_file(local_dir):
     """Set the local-stage clock: ``clock_file("2026-07-15T09:00:00+08:00")``."""

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors, policy
+from chalicelib.fields import PersonName
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.services import captchas, credentials, identity, logins, operators, sessions, verification
@@ -29,7 +30,7 @@ class _In(BaseModel):
 class SmsCodeIn(_In):
     purpose: Literal["register", "login", "reset_password", "change_phone", "sms_subscription", "step_up"]
     phone: str | None = Field(default=None, max_length=20)
-    name: str | None = Field(default=None, max_length=50)
+    name: PersonName | None = Field(default=None, max_length=50)
     id_number: str | None = Field(default=None, max_length=20)
     captcha_id: str | None = Field(default=None, max_length=64, description="needed for `register` codes after a "
                                    "few from one source a day (CAPTCHA_REQUIRED)")
@@ -42,7 +43,7 @@ class SmsCodeOut(BaseModel):
 
 
 class RegisterIn(_In):
-    name: str = Field(min_length=1, max_length=50)
+    name: PersonName = Field(min_length=1, max_length=50)
     id_number: str = Field(min_length=1, max_length=20)
     phone: str = Field(min_length=1, max_length=20)
     password: str = Secret
@@ -72,7 +73,7 @@ class AlipayLoginIn(_In):
 
 
 class FaceLoginIn(_In):
-    name: str = Field(min_length=1, max_length=50)
+    name: PersonName = Field(min_length=1, max_length=50)
     id_number: str = Field(min_length=1, max_length=20)
     face_image_base64: str = Field(min_length=1, max_length=7_000_000)
     password: str = Secret
@@ -83,7 +84,7 @@ class RefreshIn(_In):
 
 
 class PasswordResetIn(_In):
-    name: str = Field(min_length=1, max_length=50)
+    name: PersonName = Field(min_length=1, max_length=50)
     id_number: str = Field(min_length=1, max_length=20)
     sms_code: str = Code
     new_password: str = Secret

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import fields, money
-from chalicelib.fields import IdNumber, Mobile
+from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -49,9 +49,9 @@ def _upload_ids(value: list[str]) -> list[str]:
 
 class DeveloperIn(_In):
     developer_no: str = Code
-    name: str = Field(min_length=1, max_length=100)
+    name: OrgName = Field(min_length=1, max_length=100)
     credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="统一社会信用代码")
-    contact_name: str = Field(min_length=1, max_length=40)
+    contact_name: PersonName = Field(min_length=1, max_length=40)
     contact_phone: str
 
     @field_validator("contact_phone")
@@ -70,7 +70,7 @@ class DeveloperOut(BaseModel):
 
 
 class ProjectIn(_In):
-    name: str = Field(min_length=1, max_length=100)
+    name: OrgName = Field(min_length=1, max_length=100)
     address: str = Field(min_length=1, max_length=200)
     presale_permit_no: str = Field(min_length=1, max_length=60, description="预售许可证号")
     land_certificate_no: str | None = Field(default=None, min_length=1, max_length=60, description="土地使用证号")
@@ -109,7 +109,7 @@ class ProjectPage(BaseModel):
 
 class BuildingIn(_In):
     building_no: str = Code
-    name: str = Field(min_length=1, max_length=60)
+    name: OrgName = Field(min_length=1, max_length=60)
     floors: int = Field(ge=1, le=200)
     houses: int = Field(ge=1, le=10_000, description="套数")
 
@@ -146,7 +146,7 @@ class MaterialsIn(_In):
 
 
 class BuyerIn(_In):
-    name: str = Field(min_length=1, max_length=40)
+    name: PersonName = Field(min_length=1, max_length=40)
     id_number: IdNumber
     phone: Mobile
 
@@ -209,7 +209,8 @@ class LoanApplicationOut(BaseModel):
         if loan is not None:
             stages = [ApplicationStageOut(**s) for s in stages_of(loan)]
         else:
-            state = {"submitted": "current", "rejected": "rejected"}.get(record.status, "done")
+            state = {"submitted": "current", "rejected": "rejected", developers.AWAITING_BUYER: "pending",
+                     developers.BUYER_DECLINED: "cancelled"}.get(record.status, "done")
             stages = [ApplicationStageOut(code="applied", name="贷款申请", state="done", at=record.submitted_at,
                                           note=None),
                       ApplicationStageOut(code="reviewed", name="中心审批", state=state, at=record.decided_at,
@@ -352,3 +353,28 @@ def submit_loan_application(req: Request) -> LoanApplicationOut:
 def loan_application(req: Request, serial_no: str) -> LoanApplicationOut:
     record, loan = developers.loan_application(req.subject, serial_no)
     return LoanApplicationOut.of(record, loan)
+
+
+# ---------------------------------------------------------------- the buyer confirms (购房人确认)
+
+
+class BuyerDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirm", "decline"]
+
+
+class BuyerDecisionOut(BaseModel):
+    serial_no: str
+    status: str = Field(description="submitted (to the center's review) once confirmed, declined once declined")
+
+
+@api.route("/v1/me/loan-applications/{serial_no}/decision", "POST", roles=(auth.DEPOSITOR,), body=BuyerDecisionIn,
+           response=BuyerDecisionOut, errors=(404, 409),
+           summary="The buyer confirms or declines a loan application a developer made for them (购房人确认)")
+def buyer_decision(req: Request, serial_no: str) -> BuyerDecisionOut:
+    from chalicelib.services.appointments import owner_of
+
+    record = developers.buyer_decision(owner_of(req.subject), serial_no, confirm=req.body.decision == "confirm",
+                                       now=req.now)
+    return BuyerDecisionOut(serial_no=record.serial_no, status=record.status)

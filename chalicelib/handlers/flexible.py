@@ -7,7 +7,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.fields import IdNumber, Mobile
+from chalicelib.fields import IdNumber, Mobile, PersonName
 from chalicelib.handlers.appointments import AppointmentOut
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -31,7 +31,7 @@ def _period(value: str) -> str:
 class OpeningIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., min_length=1, max_length=40)
+    name: PersonName = Field(..., min_length=1, max_length=40)
     id_number: IdNumber
     phone: Mobile
     sms_code: str = Field(..., pattern=r"^\d{6}$")

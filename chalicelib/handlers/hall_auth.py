@@ -58,7 +58,7 @@ class DeveloperLoginIn(_In):
 class RevocationIn(_In):
     kind: Literal["unit", "developer"]
     number: str = Number
-    serial_number: str = Field(min_length=1, max_length=40, pattern=r"^[0-9a-fA-F]+$",
+    serial_number: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-fA-F]+$",
                                description="the certificate's serial number in hex")
     reason: str = Field(min_length=1, max_length=200)
 
@@ -103,10 +103,11 @@ def developer_login(req: Request) -> TokenPair:
 
 
 @api.route("/v1/admin/certificates/revocations", "POST", roles=(auth.OPERATOR,), op_roles=(auth.ADMIN,),
-           body=RevocationIn, response=RevocationOut, status=201, idempotent=True,
+           body=RevocationIn, response=RevocationOut, status=201, idempotent=True, errors=(409,),
            summary="Revoke a unit's or developer's certificate (证书注销); its sessions end")
 def revoke_certificate(req: Request) -> RevocationOut:
     b = req.body
-    revoked = certificates.revoke(kind=b.kind, number=b.number, serial=b.serial_number.lower(), reason=b.reason,
+    serial = certificates.canonical_serial(b.serial_number)
+    revoked = certificates.revoke(kind=b.kind, number=b.number, serial=serial, reason=b.reason,
                                   operator=req.subject, now=req.now)
-    return RevocationOut(kind=b.kind, number=b.number, serial_number=b.serial_number.lower(), revoked=revoked)
+    return RevocationOut(kind=b.kind, number=b.number, serial_number=serial, revoked=revoked)

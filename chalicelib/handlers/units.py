@@ -13,7 +13,7 @@ import secrets
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import fields
-from chalicelib.fields import IdNumber, Mobile
+from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -63,10 +63,10 @@ class UnitOut(BaseModel):
 
 
 class ChangeIn(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    agent_name: str | None = Field(default=None, min_length=1, max_length=40)
+    name: OrgName | None = Field(default=None, min_length=1, max_length=100)
+    agent_name: PersonName | None = Field(default=None, min_length=1, max_length=40)
     agent_phone: str | None = None
-    bank_name: str | None = Field(default=None, min_length=1, max_length=60)
+    bank_name: OrgName | None = Field(default=None, min_length=1, max_length=60)
     bank_account: str | None = BankAccount
     reason: str = Field(min_length=1, max_length=200, description="变更原因")
 
@@ -107,7 +107,7 @@ class EmployeePage(BaseModel):
 
 
 class EmployeeIn(_In):
-    name: str = Field(min_length=1, max_length=40)
+    name: PersonName = Field(min_length=1, max_length=40)
     id_number: IdNumber
     phone: Mobile
     base: Money = Field(description="缴存基数 (monthly wage base)")
@@ -117,7 +117,7 @@ class EmployeeIn(_In):
 
 
 class EmployeeChangeIn(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=40)
+    name: PersonName | None = Field(default=None, min_length=1, max_length=40)
     phone: Mobile | None = None
     reason: str = Field(default="单位申请变更职工信息", min_length=1, max_length=200, description="变更原因")
 

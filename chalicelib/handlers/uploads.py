@@ -29,6 +29,6 @@ class UploadOut(BaseModel):
 @api.route("/v1/uploads", "POST", roles=None, optional_auth=True, body=UploadIn, response=UploadOut, status=201,
            summary="A presigned POST for one file (ID photos need no login: the opening application has none)")
 def create_upload(req: Request) -> UploadOut:
-    owner = req.principal.subject if req.principal else None
+    owner = uploads.owner_of(req.principal.role, req.principal.subject) if req.principal else None
     return UploadOut(**uploads.issue(purpose=req.body.purpose, content_type=req.body.content_type, owner=owner,
                                      now=req.now))

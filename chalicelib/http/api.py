@@ -20,7 +20,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import clock, errors, log
+from chalicelib import clock, errors, log, masking
 from chalicelib.http import auth as auth_mod
 from chalicelib.http import idempotency
 
@@ -28,6 +28,9 @@ logger = log.get("http")
 
 PUBLIC: tuple[str, ...] = ()
 MAX_BODY_BYTES = 6 * 1024 * 1024
+MAX_JSON_DEPTH = 64                 # deeper JSON is refused before parsing (no business document nests past ~5)
+MAX_PATH_PARAM_BYTES = 256          # a path parameter becomes part of a DynamoDB key (limits 1 KB / 2 KB)
+REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 @dataclass
@@ -113,9 +116,11 @@ def _parse_body(route: Route, raw: bytes | None) -> Any:
         return None
     if raw and len(raw) > MAX_BODY_BYTES:
         raise errors.PayloadTooLarge()
+    if raw and _too_deep(raw):
+        raise errors.ValidationFailed("请求内容嵌套过深", details={"fields": {"body": "JSON 嵌套层数过多"}})
     try:
         data = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.ValidationFailed("请求内容不是有效的 JSON", details={"fields": {"body": "无效的 JSON"}}) from None
     if data is None:
         data = {}
@@ -125,6 +130,47 @@ def _parse_body(route: Route, raw: bytes | None) -> Any:
         return route.body.model_validate(data)
     except ValidationError as exc:
         raise errors.ValidationFailed(details=errors.validation_details(exc)) from None
+
+
+def _too_deep(raw: bytes) -> bool:
+    """True when brackets outside strings nest deeper than MAX_JSON_DEPTH (``"["*50000`` would exhaust the
+    recursion of the JSON parser and of validation). One pass over the bytes, no parsing."""
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:          # backslash
+                escaped = True
+            elif byte == 0x22:          # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):      # [ {
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def request_id(value: str | None) -> str:
+    """The caller's ``X-Request-Id`` when it is 1-64 letters, digits and hyphens and no ID number or phone
+    (it is echoed and logged whole); otherwise a new one, so CR/LF, 20 KB values and personal data never get in."""
+    if value and REQUEST_ID.fullmatch(value) and masking.scrub(value) == value:
+        return value
+    return uuid.uuid4().hex.translate(_LETTERS)     # letters only: never read as a card or phone number
+
+
+_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def _check_path(path_params: Mapping[str, str]) -> None:
+    for name, value in path_params.items():
+        if len(str(value).encode("utf-8")) > MAX_PATH_PARAM_BYTES:
+            raise errors.ValidationFailed(details={"fields": {name: f"过长（至多 {MAX_PATH_PARAM_BYTES} 字节）"}})
 
 
 def _parse_query(route: Route, params: Mapping[str, str] | None) -> Any:
@@ -147,11 +193,12 @@ def _shape(route: Route, result: Any) -> tuple[int, Any, dict[str, str]]:
 def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: dict[str, str]) -> Response:
     started = time.perf_counter()
     headers = request.headers or {}
-    cid = headers.get("x-request-id") or (request.context or {}).get("requestId") or uuid.uuid4().hex
+    cid = request_id(headers.get("x-request-id") or (request.context or {}).get("requestId"))
     token = log.correlation_id.set(cid)
     out_headers = {"X-Request-Id": cid}
     status = 500
     try:
+        _check_path(path_params)
         now = clock.now()
         principal = None
         if route.roles is not None:

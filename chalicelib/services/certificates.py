@@ -7,7 +7,9 @@
   and issuer), be an end-entity certificate for client authentication, be inside its validity dates, name
   exactly this unit or developer, carry a P-256 key, and not be revoked.
 * :func:`revoke`: an operator revokes a certificate by serial (a state item ``revoked-cert#<serial hex>``);
-  the holder's sessions end at once.
+  the holder's sessions end at once. Serials are compared as integers (``0ABCDE`` as openssl prints it, ``abcde``
+  and ``ABCDE`` are one serial), and when the server has seen the certificate (issued here, or presented at a
+  login: ``cert#<serial hex>`` records its subject) the unit or developer named must be the one in its subject.
 
 The login signature is ECDSA P-256 over SHA-256 of the UTF-8 bytes of the challenge, DER encoded, base64
 (what ``openssl dgst -sha256 -sign key.pem`` produces).
@@ -61,6 +63,7 @@ def issue_certificate(kind: str, number: str, out_dir: Path, *, now: dt.datetime
                                            serialization.NoEncryption()))
     key_path.chmod(0o600)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    remember(cert)
     ca_path.write_bytes(authority.certificate().public_bytes(serialization.Encoding.PEM))
     return [cert_path, key_path, ca_path]
 
@@ -82,6 +85,30 @@ class Checked:
 
 def serial_hex(cert: x509.Certificate) -> str:
     return format(cert.serial_number, "x")
+
+
+def canonical_serial(serial: str) -> str:
+    """A serial as hex without leading zeros, lower case: the one spelling of the integer it stands for."""
+    return format(int(serial, 16), "x")
+
+
+def _seen_key(serial: str) -> str:
+    return f"cert#{canonical_serial(serial)}"
+
+
+def remember(cert: x509.Certificate) -> None:
+    """Record whose certificate this serial is (issue and login), so a revocation can be checked against it."""
+    kind = _name(cert.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
+    number = _name(cert.subject, NameOID.COMMON_NAME)
+    StateItem(_seen_key(serial_hex(cert)), "-", value=f"{kind}:{number}").save()
+
+
+def holder_of(serial: str) -> str | None:
+    """``kind:number`` of the certificate with this serial when the server has seen it, else None."""
+    try:
+        return StateItem.get(_seen_key(serial), "-", consistent_read=True).value
+    except StateItem.DoesNotExist:
+        return None
 
 
 def _name(cert_name: x509.Name, oid) -> str | None:
@@ -125,6 +152,7 @@ def check(cert: x509.Certificate, kind: str, number: str, now: dt.datetime) -> C
     serial = serial_hex(cert)
     if is_revoked(serial):
         raise CertificateRefused("revoked", "证书已注销，请联系公积金中心")
+    remember(cert)
     return Checked(cert, serial)
 
 
@@ -143,7 +171,7 @@ def sign(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
 
 
 def _revoked_key(serial: str) -> str:
-    return f"revoked-cert#{serial.lower()}"
+    return f"revoked-cert#{canonical_serial(serial)}"
 
 
 def is_revoked(serial: str) -> bool:
@@ -155,9 +183,16 @@ def is_revoked(serial: str) -> bool:
 
 
 def revoke(*, kind: str, number: str, serial: str, reason: str, operator: str, now: dt.datetime) -> bool:
-    """Revoke certificate ``serial`` (hex) of ``kind`` ``number``; its holder's sessions end. False when it was
-    revoked before (nothing changes then)."""
+    """Revoke certificate ``serial`` (hex, any case, leading zeros or not) of ``kind`` ``number``; its holder's
+    sessions end. False when it was revoked before (nothing changes then). A certificate the server has seen must
+    name ``kind`` ``number`` in its subject, else :class:`errors.Conflict` and nothing is revoked."""
+    from chalicelib import errors
     from chalicelib.services import audit
+
+    serial = canonical_serial(serial)
+    holder = holder_of(serial)
+    if holder is not None and holder != f"{kind}:{number}":
+        raise errors.Conflict("该序列号的证书不属于所填单位或开发商，未注销")
 
     item = StateItem(_revoked_key(serial), "-", status="revoked", value=f"{kind}:{number}",
                      updated_at=clock.iso(now), data={"reason": reason, "operator": operator})

@@ -9,10 +9,15 @@ Every application is a business record owned by ``developer:<no>`` waiting in th
 * ``project_material`` — uploads (purpose ``material``) added to the project's materials on approval;
 * ``loan_application`` — a buyer's HPF loan, checked against the policy (term, share of the price, the
   city's highest loan, the buyer's age at the end of the term, no unsettled HPF loan:
-  :mod:`chalicelib.rules.loan_eligibility`); approval re-checks the buyer's loans and creates the loan contract
-  (:class:`~chalicelib.store.loans.Loan`) with its progress stages, which the buyer then sees among their loans;
-  disbursement fixes the rate in force that day (the application's rate is a quote). The buyer is told at
-  submission and at the decision.
+  :mod:`chalicelib.rules.loan_eligibility`); the application first waits for the buyer (``awaiting_buyer``): a to-do
+  message (box ``todo``) asks them to confirm or decline it in the app (:func:`buyer_decision`,
+  ``POST /v1/me/loan-applications/{serial_no}/decision``); only a confirmed application enters the review queue.
+  Approval re-checks the buyer's loans and creates the loan contract (:class:`~chalicelib.store.loans.Loan`) with its
+  progress stages, which the buyer then sees among their loans; disbursement fixes the rate in force that day (the
+  application's rate is a quote). The buyer is told again at the decision.
+
+Uploads named by an application must have been issued to this developer. Another developer's serial answers as
+an unknown one does (404), so serials reveal nothing about other developers' business.
 
 Developers themselves are registered by a center administrator.
 """
@@ -91,13 +96,22 @@ def _record(serial: str, developer_no: str) -> BusinessRecord | None:
     return record
 
 
+def _own_record(serial: str, developer_no: str) -> BusinessRecord | None:
+    """This developer's record ``serial``, or None when there is none *or it is someone else's* (one answer)."""
+    try:
+        record = BusinessRecord.get(serial, consistent_read=True)
+    except BusinessRecord.DoesNotExist:
+        return None
+    return record if record.owner == owner(developer_no) else None
+
+
 def _details(record: BusinessRecord) -> dict[str, str]:
     return record.details.as_dict() if record.details else {}
 
 
-def _check_uploads(upload_ids: list[str], now: dt.datetime) -> None:
+def _check_uploads(upload_ids: list[str], now: dt.datetime, developer_no: str) -> None:
     for upload_id in upload_ids:
-        uploads.check(upload_id, "material", now)
+        uploads.check(upload_id, "material", now, owner=uploads.owner_of("developer", developer_no))
 
 
 def _save_with_record(item, condition, record: BusinessRecord) -> None:
@@ -133,7 +147,7 @@ def submit_project(developer_no: str, *, serial: str, name: str, address: str, p
     if _record(serial, developer_no) is not None:
         return project_of(developer_no, project_no)
     _active(developer_no)
-    _check_uploads(material_uploads, now)
+    _check_uploads(material_uploads, now, developer_no)
     created_at = clock.iso(now)
     project = Project(project_no, developer_no=developer_no, name=name, address=address,
                       presale_permit_no=presale_permit_no, land_certificate_no=land_certificate_no,
@@ -245,7 +259,7 @@ def submit_materials(developer_no: str, project_no: str, *, serial: str, upload_
     project = project_of(developer_no, project_no)
     if project.status == "rejected":
         raise errors.NotEligible("项目未通过审核，请重新录入项目")
-    _check_uploads(upload_ids, now)
+    _check_uploads(upload_ids, now, developer_no)
     record = business.new_record(serial_no=serial, owner=owner(developer_no), kind=MATERIAL, title="补充项目材料",
                                  now=now, review=True,
                                  details={"project_no": project_no, "uploads": ",".join(upload_ids), "note": note})
@@ -270,7 +284,8 @@ def submit_loan_application(developer_no: str, *, serial: str, buyer_name: str, 
                             buyer_phone: str, project_no: str, building_no: str, house_no: str, price: int,
                             principal: int, term_months: int, method: str, first_home: bool, bank: str,
                             repay_account: str, now: dt.datetime) -> BusinessRecord:
-    """A buyer's loan application, checked against the policy, into the center's review queue."""
+    """A buyer's loan application, checked against the policy; it waits for the buyer's confirmation
+    (``awaiting_buyer``, a to-do message to the buyer) before it enters the center's review queue."""
     existing = _record(serial, developer_no)
     if existing is not None:
         return existing
@@ -311,18 +326,21 @@ def submit_loan_application(developer_no: str, *, serial: str, buyer_name: str, 
     day = now.astimezone(clock.CHINA).date()
     rate = loan_rules.rate_for(cfg.rates, day, term_months, "first" if first_home else "second")
     record = business.new_record(
-        serial_no=serial, owner=owner(developer_no), kind=LOAN, title="公积金贷款申请", now=now, review=True,
-        amount=principal,
+        serial_no=serial, owner=owner(developer_no), kind=LOAN, title="公积金贷款申请", now=now, review=False,
+        status=AWAITING_BUYER, amount=principal,
         details={"buyer_name": buyer_name, "buyer_id_number": buyer_id_number, "buyer_phone": buyer_phone,
                  "project_no": project_no, "project_name": project.name, "building_no": building_no,
                  "house_no": house_no, "price": money.format(price), "principal": money.format(principal),
                  "term_months": term_months, "method": method, "home": "first" if first_home else "second",
                  "annual_rate": format(rate, "f"), "bank": bank, "repay_account": repay_account})
-    record = business.submit(record)
-    notify.citizen(buyer_id_number, title="贷款申请已提交",
-                   body=f"{project.name} {building_no}栋{house_no} 的住房公积金贷款申请已由开发企业代为提交，"
-                        f"贷款金额 {money.format(principal)} 元，期限 {term_months} 个月，等待公积金中心审批。",
-                   kind="business", now=now, key=serial, serial_no=serial)
+    saved = business.submit(record)
+    if saved is record:        # the first submission (not a replay): ask the buyer
+        notify.post_message(buyer_id_number, title="请确认贷款申请", box="todo", kind="business", now=now,
+                            serial_no=serial,
+                            body=f"开发企业为您代办了 {project.name} {building_no}栋{house_no} 的住房公积金贷款申请，"
+                                 f"贷款金额 {money.format(principal)} 元，期限 {term_months} 个月。是您本人的申请请在"
+                                 f"“我的待办”中确认，不是请拒绝；确认后才会提交公积金中心审批。")
+    record = saved
     audit.record("developer.loan_application", role="developer", who=developer_no, result=audit.OK, now=now,
                  details={"serial_no": serial, "buyer": buyer_id_number, "principal": money.format(principal)})
     return record
@@ -345,6 +363,61 @@ def _no_unsettled_loan(id_number: str, *, but: str | None = None) -> None:
     if loan_eligibility.has_unsettled(statuses):
         raise errors.NotEligible("购房人有未结清的住房公积金贷款，须结清后方可再次申请公积金贷款",
                                  details={"reason": "open_loan"})
+
+
+AWAITING_BUYER, BUYER_DECLINED = "awaiting_buyer", "declined"
+
+
+def buyer_decision(id_number: str, serial: str, *, confirm: bool, now: dt.datetime) -> BusinessRecord:
+    """The buyer named in loan application ``serial`` confirms it (it enters the review queue) or declines it.
+
+    Only that buyer: for anyone else, as for an unknown serial, 404. Deciding again the same way answers the record
+    as it is; the other way after a decision is 409."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        record = BusinessRecord.get(serial, consistent_read=True)
+    except BusinessRecord.DoesNotExist:
+        record = None
+    if record is None or record.kind != LOAN or _details(record).get("buyer_id_number") != id_number:
+        raise errors.NotFound("未找到该贷款申请")
+    if record.status != AWAITING_BUYER:
+        if (record.status == BUYER_DECLINED) != (not confirm):
+            raise errors.AlreadyDone("该贷款申请已确认或已拒绝", details={"status": record.status})
+        return record
+    at = clock.iso(now)
+    if confirm:
+        actions = [BusinessRecord.status.set("submitted"), BusinessRecord.queue.set(LOAN)]
+    else:
+        actions = [BusinessRecord.status.set(BUYER_DECLINED), BusinessRecord.decided_at.set(at),
+                   BusinessRecord.opinion.set("购房人拒绝了该申请")]
+    try:
+        record.update(actions=actions, condition=BusinessRecord.status == AWAITING_BUYER)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return buyer_decision(id_number, serial, confirm=confirm, now=now)    # a concurrent decision: answer it
+    _close_todo(id_number, serial, now)
+    audit.record("loan_application.buyer_" + ("confirmed" if confirm else "declined"), role="depositor",
+                 who=id_number, result=audit.OK, now=now, details={"serial_no": serial})
+    if confirm:
+        d = _details(record)
+        notify.citizen(id_number, title="贷款申请已提交",
+                       body=f"{d.get('project_name', '')} {d.get('building_no', '')}栋{d.get('house_no', '')} 的住房"
+                            f"公积金贷款申请已经您确认，贷款金额 {d.get('principal', '')} 元，期限 "
+                            f"{d.get('term_months', '')} 个月，等待公积金中心审批。",
+                       kind="business", now=now, key=serial, serial_no=serial)
+    return BusinessRecord.get(serial, consistent_read=True)
+
+
+def _close_todo(id_number: str, serial: str, now: dt.datetime) -> None:
+    """The to-do asking for this confirmation moves to the read box (it is answered)."""
+    from chalicelib.services import inbox
+    from chalicelib.store.messages import Message
+
+    for msg in Message.box_index.query(Message.box_key_for(id_number, "todo"), filter_condition=(
+            Message.serial_no == serial)):
+        inbox.mark_read(id_number, inbox.wire_id(msg.message_id), now)
 
 
 def contract_no_for(serial: str) -> str:
@@ -450,8 +523,8 @@ def _rate_at_disbursement(loan: Loan, day: dt.date) -> str:
 
 
 def loan_application(developer_no: str, serial: str) -> tuple[BusinessRecord, Loan | None]:
-    """One loan application of this developer, with its loan once approved."""
-    record = _record(serial, developer_no)
+    """One loan application of this developer, with its loan once approved (404 for another developer's too)."""
+    record = _own_record(serial, developer_no)
     if record is None or record.kind != LOAN:
         raise errors.NotFound("未找到该贷款申请")
     contract_no = _details(record).get("contract_no")

@@ -2,6 +2,9 @@
 
 * 开户申请: anyone, with an SMS code, ID photos (upload ids) and an appointment at a branch; the
   application waits in the center's review queue (kind ``flexible_opening``); approval opens the account.
+  It needs no login, so its answers must not tell a stranger about the person behind an ID number: whether the
+  number has a flexible, sealed or employed account, or an application in review, is one refusal with one
+  message, and an ID number can be tried at most ``OPENING_TRIES_PER_DAY`` times a day.
 * 转入灵活就业预约: a depositor whose account is sealed books a branch appointment.
 * 封存/启封 and 月缴存额调整: conditional updates of the account (its version moves, so a concurrent ledger
   posting that read the old state is retried); the adjustment count a deposit year is a counter item.
@@ -33,6 +36,9 @@ from chalicelib.store.people import Person
 logger = log.get("flexible")
 OPENING = "flexible_opening"
 SMS_PURPOSE_OPENING = "register"   # the code is requested with POST /v1/auth/sms-codes {phone, purpose}
+OPENING_TRIES_PER_DAY = 5          # anti-probing (issue 17 item 10), not city policy: an honest applicant needs 1-2
+CANNOT_OPEN = ("无法受理该开户申请：该身份证号已有住房公积金账户或开户申请正在审核。已有账户请登录查看或办理"
+               "“转入灵活就业预约”，也可携身份证到网点咨询")
 
 
 def verify_sms_code(phone: str, purpose: str, code: str, now: dt.datetime) -> None:
@@ -52,26 +58,19 @@ def apply_for_opening(*, serial: str, name: str, id_number: str, phone: str, sms
     from chalicelib.services import uploads
 
     existing = _record(serial)
-    if existing is not None:
-        if existing.owner != id_number:
-            raise errors.Conflict("业务流水号冲突，请更换请求编号")
-        return existing, appointments._get(f"AP{serial}")
+    if existing is not None and existing.owner == id_number and _details(existing).get("phone") == phone:
+        return existing, appointments._get(f"AP{serial}")     # the same applicant retrying
     verify_sms_code(phone, SMS_PURPOSE_OPENING, sms_code, now)
+    _count_try(id_number, now)
     accounts = [a for a in Account.person_index.query(id_number) if a.status != "closed"]
-    if any(a.kind == "flexible" for a in accounts):
-        raise errors.AlreadyDone("您已有灵活就业缴存账户")
-    if any(a.status == "sealed" for a in accounts):
-        raise errors.NotEligible("您已有封存的公积金账户，请办理“转入灵活就业预约”")
-    if accounts:
-        raise errors.NotEligible("您的公积金账户正在单位缴存，不能以灵活就业身份开户")
-    if any(r.kind == OPENING and r.status == "submitted"
-           for r in BusinessRecord.owner_index.query(id_number, scan_index_forward=False, limit=20)):
-        raise errors.AlreadyDone("您的开户申请正在审核中")
+    if accounts or any(r.kind == OPENING and r.status == "submitted"
+                       for r in BusinessRecord.owner_index.query(id_number, scan_index_forward=False, limit=20)):
+        raise errors.NotEligible(CANNOT_OPEN)      # one answer: which of the cases it is stays with the person
     flex = policy.get().flexible
     amount = flex.monthly_amount_min if monthly_amount is None else monthly_amount
     rules.check_amount(amount, flex)
-    uploads.check(id_front_upload, "id_front", now)
-    uploads.check(id_back_upload, "id_back", now)
+    uploads.check(id_front_upload, "id_front", now, owner="")      # the opening has no login: anonymous uploads
+    uploads.check(id_back_upload, "id_back", now, owner="")
 
     record = business.new_record(
         serial_no=serial, owner=id_number, kind=OPENING, title="灵活就业开户申请", now=now, review=True,
@@ -86,6 +85,23 @@ def apply_for_opening(*, serial: str, name: str, id_number: str, phone: str, sms
                    body=f"您的灵活就业开户申请已提交，请于 {appt.date} {appt.slot} 携身份证到{appt.branch_name}办理。",
                    kind="business", now=now, key=serial, serial_no=serial)
     return _record(serial) or record, appt
+
+
+def _details(record: BusinessRecord) -> dict:
+    return record.details.as_dict() if record.details else {}
+
+
+def _count_try(id_number: str, now: dt.datetime) -> None:
+    """One opening attempt for ``id_number`` today (China time); 429 past ``OPENING_TRIES_PER_DAY``."""
+    day = now.astimezone(clock.CHINA).date()
+    key = f"opening-tries#{hashlib.sha256(id_number.encode()).hexdigest()[:32]}#{day.isoformat()}"
+    item = StateItem(key, "-")
+    item.update(actions=[StateItem.count.add(1),
+                         StateItem.ttl.set(now + dt.timedelta(days=2))])
+    if int(item.count or 0) > OPENING_TRIES_PER_DAY:
+        tomorrow = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=clock.CHINA)
+        raise errors.RateLimited("该身份证号今日的开户申请次数已达上限，请明天再试",
+                                 retry_after=int((tomorrow - now).total_seconds()))
 
 
 def flexible_account_no(serial: str) -> str:

@@ -322,7 +322,10 @@ def posting_serial(roster_no: str, account_no: str, period: str) -> str:
 
 def pay(unit_no: str, roster_no: str, *, bank_account: str | None, now: dt.datetime, actor: str,
         source: str | None = None) -> Roster:
-    """Pay a roster: debit the unit once, credit every line once, in batches; resumes after any failure."""
+    """Pay a roster: debit the unit once, credit every line once, in batches; resumes after any failure.
+
+    The debit is always from the unit's registered account (``Unit.bank_account``, changed only through a reviewed
+    unit change); ``bank_account``, when given, must be that account."""
     roster = roster_of(unit_no, roster_no)
     if roster.status == "paid":
         _after_paid(roster, None, now)       # a retry after a failure past "paid" finishes what follows it
@@ -346,10 +349,13 @@ def pay(unit_no: str, roster_no: str, *, bank_account: str | None, now: dt.datet
 
 def _debit(roster: Roster, bank_account: str | None, now: dt.datetime) -> Roster:
     unit = unit_of(roster.unit_no, active=True)
-    account = bank_account or unit.bank_account
+    account = unit.bank_account
     if not account:
-        raise errors.NotEligible("单位未登记缴存银行账户，请在付款时填写付款账号或办理单位信息变更",
-                                 details={"fields": {"bank_account": "必填"}})
+        raise errors.NotEligible("单位未登记缴存银行账户，请先办理单位信息变更登记缴存银行账户",
+                                 details={"fields": {"bank_account": "单位未登记"}})
+    if bank_account and bank_account != account:     # only the registered account; changed by a reviewed change
+        raise errors.NotEligible("付款账号须为单位登记的缴存银行账户；更换账户请办理单位信息变更",
+                                 details={"fields": {"bank_account": "不是单位登记的账户"}})
     try:
         answer = bank.gateway().debit(account, int(roster.total), roster.roster_no)
     except bank.BankUnavailable:

@@ -1,7 +1,9 @@
 """Uploads (材料上传): an upload id per file, issued with a presigned POST, usable for a while.
 
-The id is kept as a state item (``upload#<id>``) with its purpose, object key and expiry; an application
-names the id, and :func:`check` makes sure it was issued for that purpose and has not expired.
+The id is kept as a state item (``upload#<id>``) with its purpose, object key, expiry and owner (``role:subject``
+of the caller who asked for it, empty when no one was logged in); an application names the id, and :func:`check`
+makes sure it was issued for that purpose, to that owner, and has not expired. Someone else's upload id answers
+exactly as an unknown one does (no way to learn that it exists).
 """
 
 from __future__ import annotations
@@ -30,14 +32,22 @@ def issue(*, purpose: str, content_type: str, owner: str | None, now: dt.datetim
     return {"upload_id": upload_id, "url": url, "fields": fields, "expires_at": clock.iso(expires)}
 
 
-def check(upload_id: str, purpose: str, now: dt.datetime) -> str:
-    """The object key of an issued, unexpired upload of ``purpose``; 400 otherwise."""
+def owner_of(role: str | None, subject: str | None) -> str:
+    """The owner recorded with an upload: ``role:subject``, or ``""`` for an anonymous caller."""
+    return f"{role}:{subject}" if role and subject else ""
+
+
+def check(upload_id: str, purpose: str, now: dt.datetime, *, owner: str) -> str:
+    """The object key of an issued, unexpired upload of ``purpose`` issued to ``owner`` (see :func:`owner_of`);
+    400 otherwise."""
     field = "id_front_upload" if purpose == "id_front" else "id_back_upload" if purpose == "id_back" else "upload"
     try:
         item = StateItem.get(f"upload#{upload_id}", "-", consistent_read=True)
     except StateItem.DoesNotExist:
         raise errors.ValidationFailed.field(field, "上传编号无效，请重新上传") from None
     data = item.data.as_dict() if item.data else {}
+    if data.get("owner", "") != owner:
+        raise errors.ValidationFailed.field(field, "上传编号无效，请重新上传")
     if item.value != purpose:
         raise errors.ValidationFailed.field(field, "上传的不是所需的材料")
     if data.get("expires_at") and clock.parse(data["expires_at"]) < now:

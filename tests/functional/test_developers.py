@@ -165,6 +165,15 @@ def _application(project_no, building_no, buyer, **over):
             "bank": "中国建设银行", "repay_account": REPAY_CARD, **over}
 
 
+def _confirm(client, buyer, serial):
+    """The buyer confirms the application in the app (issue 17 item 13: no review without the buyer's consent)."""
+    me = factories.login(factories.user(buyer).user_id)
+    resp = client.http.post(f"/v1/me/loan-applications/{serial}/decision", headers=me.headers,
+                            body=json.dumps({"decision": "confirm"}))
+    assert resp.status_code == 200 and resp.json_body["status"] == "submitted", resp.body
+    return me
+
+
 def test_an_approved_loan_application_creates_the_contract_the_buyer_sees(client, dev, reviewer):
     project_no, building_no = _approved_building(client, dev, reviewer)
     buyer = _buyer()
@@ -173,8 +182,9 @@ def test_an_approved_loan_application_creates_the_contract_the_buyer_sees(client
     assert resp.status_code == 201, resp.body
     app = resp.json_body
     assert (app["status"], app["annual_rate"], app["buyer_id_number"]) == \
-        ("submitted", "2.60", buyer.id_number[:6] + "********" + buyer.id_number[-4:])
+        ("awaiting_buyer", "2.60", buyer.id_number[:6] + "********" + buyer.id_number[-4:])
     assert app["repay_account"] == "622202*********3446"
+    _confirm(client, buyer, app["serial_no"])
     queued = client.http.get("/v1/admin/reviews?kind=loan_application", headers=reviewer.headers).json_body["items"]
     assert "********" in queued[0]["details"]["buyer_id_number"]
     _decide(client, reviewer, app["serial_no"], opinion="符合贷款条件")
@@ -196,10 +206,9 @@ def test_disbursement_puts_the_approved_loan_into_repayment_and_the_buyer_sees_i
     # GIVEN an approved loan application of a registered buyer
     project_no, building_no = _approved_building(client, dev, reviewer)
     buyer = _buyer()
-    user = factories.user(buyer)
-    me = factories.login(user.user_id)
     app = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, buyer),
                 key="l1").json_body
+    me = _confirm(client, buyer, app["serial_no"])
     _decide(client, reviewer, app["serial_no"])
     contract_no = Loan.person_index.query(buyer.id_number).next().contract_no
     assert client.http.get(f"/v1/me/loans/{contract_no}/schedule", headers=me.headers).status_code == 422
@@ -228,6 +237,7 @@ def test_disbursement_is_refused_for_a_future_day_an_unknown_contract_and_a_deve
     buyer = _buyer()
     app = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, buyer),
                 key="l1").json_body
+    _confirm(client, buyer, app["serial_no"])
     _decide(client, reviewer, app["serial_no"])
     contract_no = Loan.person_index.query(buyer.id_number).next().contract_no
     future = client.http.post(f"/v1/admin/loans/{contract_no}/disbursement", headers=reviewer.headers,
@@ -245,6 +255,7 @@ def test_a_rejected_loan_application_creates_no_loan_and_tells_the_buyer(client,
     buyer = _buyer()
     app = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, buyer),
                 key="l1").json_body
+    _confirm(client, buyer, app["serial_no"])
     _decide(client, reviewer, app["serial_no"], "reject", "收入证明不足")
     assert list(Loan.person_index.query(buyer.id_number)) == []
     view = client.http.get(f"/v1/developers/me/loan-applications/{app['serial_no']}", headers=dev.headers).json_body

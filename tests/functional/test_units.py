@@ -362,10 +362,11 @@ def test_a_roster_only_for_this_month_or_last(client, hall, period):
 
 
 def test_a_declined_debit_voids_the_roster_and_credits_nobody(client, hall):
-    _, login = hall
+    unit, login = hall
+    unit.update(actions=[Unit.bank_account.set("6222020200110000")])   # the simulated bank declines ...0000
     _, a = _employee()
     r = _roster(client, login).json_body
-    resp = _pay(client, login, r["roster_no"], bank_account="6222020200110000")
+    resp = _pay(client, login, r["roster_no"])
     assert resp.status_code == 422 and resp.json_body["error"]["code"] == "PAYMENT_DECLINED"
     assert Roster.get(r["roster_no"]).status == "cancelled"
     assert Account.get(a.account_no).balance == 0 and list(LedgerEntry.flow_index.query(a.account_no)) == []

@@ -1,5 +1,13 @@
-"""The suite-wide masking check: every JSON response a test receives through the ``client`` fixture is scanned
-for unmasked ID numbers, phones and bank-card numbers (CONTRACT section 2, Masking), and a leak fails that test.
+"""The suite-wide masking check (CONTRACT section 2, Masking): unmasked ID numbers, phones and bank-card numbers
+fail the test in which they appear, wherever they leave the server:
+
+* every response a test receives through the ``client`` fixture: each header value, and the body when it is JSON
+  or text (binary bodies such as PDFs are not text to scan);
+* every log and metric line written during any test of the suite (``chalicelib.log.observers``, hooked by an
+  autouse fixture in ``tests/conftest.py``).
+
+Cursors are scanned like any other string, without decoding: an encrypted cursor must simply not contain a
+number (``tests/security/test_cursor_tampering.py`` also shows its plaintext cannot be read without the key).
 
 * ID numbers: 17 digits and a check character that is right (GB 11643, the one rule in
   ``chalicelib.rules.identity``, itself pinned by known-answer tests);
@@ -69,6 +77,25 @@ def json_leaks(body: bytes) -> list[str] | None:
     return [problem for text in _strings(document, []) for problem in leaks(text)]
 
 
+def header_leaks(headers) -> list[str]:
+    """The leaks in response headers (names and values)."""
+    return [f"header {name}: {problem}" for name, value in (headers or {}).items()
+            for problem in leaks(f"{name}: {value}")]
+
+
+def log_leaks(line: str) -> list[str]:
+    """The leaks in one log or metric line. A JSON line is scanned string by string (escapes undone), except the
+    ``_aws.Timestamp`` of a metric line (EMF): the server's clock in milliseconds, 13 digits that are no one's
+    number; any other line is scanned as text."""
+    try:
+        document = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return leaks(line)
+    if isinstance(document, dict) and isinstance(document.get("_aws"), dict):
+        document = {**document, "_aws": {k: v for k, v in document["_aws"].items() if k != "Timestamp"}}
+    return [problem for text in _strings(document, []) for problem in leaks(text)]
+
+
 def _content_type(headers) -> str:
     lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
     return str(lowered.get("content-type", "")).lower()
@@ -83,11 +110,17 @@ class LeakCheckingHTTP:
     def request(self, method: str, path: str, headers=None, body=b""):
         response = self._inner.request(method, path, headers=headers, body=body)
         content_type = _content_type(response.headers)
+        problems = header_leaks(response.headers)
         if response.body and (not content_type or "json" in content_type):
-            problems = json_leaks(response.body)
-            if problems:
-                raise AssertionError(f"unmasked personal data in the response to {method} {path} "
-                                     f"(status {response.status_code}): {'; '.join(problems)}")
+            body_problems = json_leaks(response.body)
+            if body_problems is None:          # not JSON after all: scan it as text
+                body_problems = leaks(response.body.decode("utf-8", "replace"))
+            problems += body_problems
+        elif response.body and content_type.startswith("text/"):
+            problems += leaks(response.body.decode("utf-8", "replace"))
+        if problems:
+            raise AssertionError(f"unmasked personal data in the response to {method} {path} "
+                                 f"(status {response.status_code}): {'; '.join(problems)}")
         return response
 
     def get(self, path, **kwargs):
