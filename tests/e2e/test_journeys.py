@@ -88,7 +88,8 @@ def test_the_independent_check_character_agrees_with_the_outside_numbers():
 
 def _records() -> list[dict]:
     unit = {"type": "unit", **UNIT, "credit_code": "91140100MA0E2E0001", "ratio_unit": "12", "ratio_person": "12",
-            "status": "normal", "agent_name": "郑经办", "agent_phone": "13912349999"}
+            "status": "normal", "agent_name": "郑经办", "agent_phone": "13912349999",
+            "bank_name": "中国建设银行太原分行", "bank_account": "6222020200998877665"}   # rosters are debited from it
     out = [unit, {"type": "unit", "unit_no": "E2002", "name": "晋源端到端测试有限公司", "credit_code": "91140100MA0E2E0002",
                   "ratio_unit": "10", "ratio_person": "10", "status": "normal", "agent_name": "钱经办",
                   "agent_phone": "13912349998"}]
@@ -430,8 +431,7 @@ def test_a_unit_logs_in_with_its_certificate_and_pays_the_roster_its_employees_t
     assert (r["unit_total"], r["person_total"], r["total"]) == (yuan(unit_total), yuan(unit_total),
                                                                 yuan(2 * unit_total))
     pay_key = uuid.uuid4().hex
-    paid = http.post(center.url + f"/v1/units/me/rosters/{r['roster_no']}/payment",
-                     json={"bank_account": "6222020200998877665"},
+    paid = http.post(center.url + f"/v1/units/me/rosters/{r['roster_no']}/payment", json={},   # registered account
                      headers={**headers, "Idempotency-Key": pay_key}, timeout=60)
     assert paid.status_code == 200, paid.text
     assert (paid.json()["status"], paid.json()["credited"], paid.json()["credited_amount"]) == \

@@ -342,6 +342,8 @@ def test_a_buyer_with_an_unsettled_hpf_loan_may_not_apply_nor_be_approved_twice(
                   key="l3").json_body
     second = _post(client, dev, "/v1/developers/me/loan-applications",
                    _application(project_no, building_no, buyer, house_no="1602"), key="l4").json_body
+    _confirm(client, buyer, first["serial_no"])
+    _confirm(client, buyer, second["serial_no"])
     _decide(client, reviewer, first["serial_no"])
     refused = client.http.post(f"/v1/admin/reviews/{second['serial_no']}/decision", headers=reviewer.headers,
                                body=json.dumps({"decision": "approve", "opinion": "同意"}))
@@ -361,6 +363,7 @@ def test_the_rate_is_the_one_in_force_at_disbursement_not_at_application(client,
     app = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, buyer),
                 key="l1").json_body
     assert app["annual_rate"] == "2.85"
+    _confirm(client, buyer, app["serial_no"])
     _decide(client, reviewer, app["serial_no"])
     contract_no = Loan.person_index.query(buyer.id_number).next().contract_no
     clock_file("2025-05-12T09:00:00+08:00")
