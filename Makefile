@@ -23,8 +23,11 @@ dynamodb-local:
 run: install dynamodb-local
 	PORT=$(PORT) scripts/run-local.sh
 
-## test: every tier (unit, functional on moto, integration on DynamoDB Local), then lint
+## test: every tier (unit, functional on moto, integration on DynamoDB Local, the web hall in headless Chromium:
+## Debian's chromium + chromium-driver, apt-installed when missing), then lint
 test: install dynamodb-local
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; }
 	$(BIN)/python -m pytest -n 2 -q
 	$(BIN)/ruff check .
 
