@@ -23,9 +23,9 @@ dynamodb-local:
 run: install dynamodb-local
 	PORT=$(PORT) scripts/run-local.sh
 
-## test: every tier (unit, functional on moto, integration on DynamoDB Local, the web hall in headless Chromium:
-## Debian's chromium + chromium-driver, apt-installed when missing), then lint
+## test: every tier (unit, functional on moto, integration on DynamoDB Local), then lint
 test: install dynamodb-local
+	@# the web hall's browser tests: Debian's chromium + chromium-driver (and a CJK font for the screenshots)
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; }
 	$(BIN)/python -m pytest -n 2 -q
