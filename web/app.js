@@ -644,12 +644,13 @@ async function flexibleScreen() {
   const win = r.window;
   let key = api.newKey();
   top.replaceChildren(h("h3", {}, "汇缴"), kv([
-    ["缴存月份", r.period, "period"], ["应缴金额（元）", r.amount, "amount"], ["缴至年月", r.paid_through],
+    ["缴存月份", r.period, "period"], ["应缴金额（元）", r.amount, "amount"], ["缴至年月", r.paid_through, "paid_through"],
     ["账户状态", label(r.account_status), "account_status"],
     ["汇缴时间", `${when(win.opens_at)} 至 ${when(win.closes_at)}（${win.open ? "开放中" : "未开放"}）`, "window"],
   ]), form([field("扣款银行卡", cardSelect(cards))], "缴存", async (v, msg) => {
     const out = await api.post("/v1/flexible/remittances", { period: r.period, bank_card_id: v.bank_card_id }, { idempotencyKey: key });
     key = api.newKey();
+    top.querySelector("[data-field=paid_through]").textContent = out.paid_through;
     notice(msg, `缴存成功：${out.periods.join("、")} 共 ${out.amount} 元，余额 ${out.balance_after} 元，流水号 ${out.serial_no}`, "ok");
   }, { id: "remit-submit" }));
 
@@ -667,6 +668,7 @@ async function flexibleScreen() {
         const out = await api.post("/v1/flexible/back-payments", { end_period: quote.end_period, bank_card_id: p.bank_card_id },
           { idempotencyKey: backKey });
         backKey = api.newKey();
+        top.querySelector("[data-field=paid_through]").textContent = out.paid_through;
         notice(m, `补缴成功：${out.amount} 元，缴至 ${out.paid_through}，流水号 ${out.serial_no}`, "ok");
       }, { id: "back-pay-submit" }), payMsg);
       notice(msg, "");

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out" / "webhall"
 CHINA = dt.timezone(dt.timedelta(hours=8))
 PASSWORD = "青山绿水Web2026"
+NEW_PASSWORD = "春华秋实Web2027"
 REVIEWER_PASSWORD = "审核员Web-2026!"
 
 
@@ -311,6 +312,20 @@ def test_withdrawal_for_review_shows_the_reviewers_opinion_under_my_applications
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", row.find_elements("css selector", "td")[6].text)
     shot(driver, "05-my-applications")
 
+    # the decision came as a message: view it, mark it read (it moves to 已阅), delete it there
+    click(driver, ".tabs [data-tab=unread]")
+    message = wait(driver, ".tab-body li", text="购房提取")
+    message_id = message.get_attribute("data-id")
+    click(driver, f".tab-body li[data-id='{message_id}'] button.view")
+    assert wait(driver, f".tab-body li[data-id='{message_id}'] .body").text
+    click(driver, f".tab-body li[data-id='{message_id}'] button.mark")
+    gone(driver, f".tab-body li[data-id='{message_id}']")
+    click(driver, ".tabs [data-tab=read]")
+    wait(driver, f".tab-body li[data-id='{message_id}']")
+    driver.execute_script("window.confirm = () => true")
+    click(driver, f".tab-body li[data-id='{message_id}'] button.delete")
+    gone(driver, f".tab-body li[data-id='{message_id}']")
+
 
 def test_sign_the_monthly_offset_then_log_out(hall):
     product, driver = hall
@@ -324,6 +339,17 @@ def test_sign_the_monthly_offset_then_log_out(hall):
     wait(driver, ".msg.ok", text="月对冲签约成功")
     assert wait(driver, "#offset-state").text == "当前状态：已签约"
     shot(driver, "06-offset-signed")
+
+    click(driver, "a[href='#/password']")
+    fill(driver, "#f-old_password", PASSWORD)
+    fill(driver, "#f-new_password", NEW_PASSWORD)
+    click(driver, "#password-submit")
+    wait(driver, ".msg.ok", text="密码已修改")
+    log_out(driver)
+    fill(driver, "#f-principal", ZHANG["phone"])
+    fill(driver, "#f-password", NEW_PASSWORD)
+    click(driver, "#login-submit")
+    wait(driver, "#me", text=ZHANG["name"])
     log_out(driver)
 
 
@@ -339,7 +365,19 @@ def test_flexible_worker_logs_in_by_sms_and_pays_this_month_on_a_phone_screen(ha
         **ZHAO, "password": PASSWORD, "accept_terms": True, "sms_code": sms_code(product, ZHAO["phone"], before)})
     assert registered.status_code == 201, registered.text
 
+    # three wrong passwords (the policy's captcha_after_failures) and the page shows the captcha the API asks for
     driver.get(product.url + "/#/login")
+    fill(driver, "#f-principal", ZHAO["phone"])
+    for _ in range(3):
+        fill(driver, "#f-password", "wrong-password-9")
+        click(driver, "#login-submit")
+        wait(driver, ".msg.error")
+    fill(driver, "#f-password", PASSWORD)
+    click(driver, "#login-submit")
+    assert wait(driver, "#captcha-img").get_attribute("src").startswith("data:image/png;base64,")
+    wait(driver, ".msg.error", text="验证码")
+    shot(driver, "07-captcha")
+
     click(driver, ".tabs [data-tab=sms]")
     fill(driver, "#f-phone", ZHAO["phone"])
     before = len(product.sms())
@@ -373,6 +411,6 @@ def test_flexible_worker_logs_in_by_sms_and_pays_this_month_on_a_phone_screen(ha
     assert re.search(r"缴存成功：(.+?) 共", done).group(1) == period
     balance = Decimal(re.search(r"余额 (\d+\.\d{2}) 元", done).group(1))
     assert balance == Decimal(acct["balance"]) + quoted + Decimal(acct["monthly_amount"])
-    shot(driver, "07-flexible-remittance-phone")
+    shot(driver, "08-flexible-remittance-phone")
     log_out(driver)
     driver.set_window_size(1280, 900)
