@@ -20,8 +20,9 @@ export function tokens() {
   }
 }
 
-export function saveTokens(pair) {
+export function saveTokens(pair, { rotated = false } = {}) {
   sessionStorage.setItem(KEY, JSON.stringify({ access: pair.access_token, refresh: pair.refresh_token }));
+  if (!rotated) stepUpToken = null; // a step-up token belongs to the session that asked for it
 }
 
 export function clearTokens() {
@@ -37,6 +38,10 @@ export function currentStepUp() {
   return null;
 }
 
+export function forgetStepUp() {
+  stepUpToken = null;
+}
+
 export function keepStepUp(out) {
   stepUpToken = { token: out.step_up_token, until: Date.now() + (out.expires_in - 5) * 1000 };
 }
@@ -47,12 +52,17 @@ export function newKey() {
 }
 
 // One message a person can read: the API's Chinese message, plus the field problems it names.
-const FIELD_NAMES = {
+export const FIELD_NAMES = {
   principal: "账号", password: "密码", new_password: "新密码", old_password: "原密码", phone: "手机号",
   id_number: "身份证号", name: "姓名", sms_code: "验证码", captcha_answer: "图形验证码", amount: "金额",
   card_no: "银行卡号", bank_name: "开户银行", end_period: "截止月份", period: "月份", bank_card_id: "银行卡",
   accept_terms: "用户协议", from: "开始日期", to: "结束日期", mode: "还款方式", type: "提取类型",
+  retire_unit: "退休审批单位", retire_cert_no: "退休证号", approved_on: "退休批准日期",
+  unemployment_cert_no: "失业证明编号", purchase_contract_no: "购房合同号", build_contract_no: "建房批准文号",
+  contract_no: "公积金贷款合同号", bank: "贷款银行", loan_contract_no: "商业贷款合同号",
+  query_password: "查询密码", new_phone: "新手机号", signed: "签约", subscribed: "签约",
 };
+const CHINESE = /[\u4e00-\u9fff]/;
 
 export function describe(err) {
   if (!(err instanceof ApiError)) return "网络异常，请稍后再试";
@@ -60,7 +70,8 @@ export function describe(err) {
   if (fields && typeof fields === "object") {
     const parts = Object.entries(fields).map(([k, v]) => {
       const name = FIELD_NAMES[k.split(".").pop()] || k.replace(/^details\./, "");
-      return `${name}：${v}`;
+      // a few reasons come from the validation library in English: say it plainly instead
+      return `${name}：${CHINESE.test(String(v)) ? v : "填写有误"}`;
     });
     if (parts.length) return `${err.message}（${parts.join("；")}）`;
   }
@@ -82,7 +93,7 @@ async function refresh() {
         clearTokens();
         return false;
       }
-      saveTokens(await res.json());
+      saveTokens(await res.json(), { rotated: true });
       return true;
     })().finally(() => { refreshing = null; });
   }
@@ -111,14 +122,21 @@ export async function request(method, path, opts = {}) {
     headers["Accept"] = opts.accept || "application/json";
     return fetch(url, { method, headers, body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined });
   };
+  // a 401 about the step-up token (details.step_up) is not about the session: no refresh, no signing out
+  const aboutStepUp = async (r) => {
+    const body = await r.clone().json().catch(() => null);
+    return Boolean(body && body.error && body.error.details && body.error.details.step_up);
+  };
   let res;
   try {
     res = await attempt();
-    if (res.status === 401 && !opts.anonymous && tokens() && (await refresh())) res = await attempt();
+    if (res.status === 401 && !opts.anonymous && tokens() && !(await aboutStepUp(res)) && (await refresh())) {
+      res = await attempt();
+    }
   } catch {
     throw new ApiError(0, "NETWORK", "网络异常，请稍后再试");
   }
-  if (res.status === 401 && !opts.anonymous && !path.startsWith("/v1/auth/")) {
+  if (res.status === 401 && !opts.anonymous && !path.startsWith("/v1/auth/") && !(await aboutStepUp(res))) {
     clearTokens();
     onSignedOut();
   }

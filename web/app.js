@@ -155,15 +155,17 @@ function stepUp() {
 }
 
 // A money action: step-up, then the call with one idempotency key kept for retries of the same action.
+// A kept token the API no longer takes (expired, or another session's) is dropped and asked for once more.
 async function withStepUp(call) {
-  const token = await stepUp();
-  try {
-    return await call(token);
-  } catch (err) {
-    if (err.status === 401 || err.code === "STEP_UP_REQUIRED") {
-      api.keepStepUp({ step_up_token: "", expires_in: 0 });
+  for (let attempt = 0; ; attempt += 1) {
+    const token = await stepUp();
+    try {
+      return await call(token);
+    } catch (err) {
+      if (!(err.status === 401 && err.details && err.details.step_up)) throw err;
+      api.forgetStepUp();
+      if (attempt > 0) throw err;
     }
-    throw err;
   }
 }
 
@@ -188,8 +190,10 @@ function tabs(items, onPick, start = 0) {
     t.addEventListener("click", () => {
       bar.querySelectorAll("button").forEach((b) => b.classList.remove("active"));
       t.classList.add("active");
-      body.replaceChildren(h("p", { class: "loading" }, "加载中…"));
-      onPick(key, body);
+      // a pane of its own per pick: a slow answer for the tab left behind fills a pane no longer shown
+      const pane = h("div", { "data-pane": key }, h("p", { class: "loading" }, "加载中…"));
+      body.replaceChildren(pane);
+      onPick(key, pane);
     });
     bar.append(t);
     if (i === start) queueMicrotask(() => t.click());
@@ -565,11 +569,6 @@ function bindCardForm(after) {
 }
 
 // ---------- 公积金提取 ----------
-const DETAIL_LABELS = {
-  retire_unit: "退休审批单位", retire_cert_no: "退休证号", approved_on: "退休批准日期",
-  unemployment_cert_no: "失业证明编号", purchase_contract_no: "购房合同号", build_contract_no: "建房批准文号",
-  contract_no: "公积金贷款合同号", bank: "贷款银行", loan_contract_no: "商业贷款合同号",
-};
 
 async function withdrawScreen() {
   const list = h("div", { id: "types" }, h("p", { class: "loading" }, "加载中…"));
@@ -596,7 +595,7 @@ async function withdrawForm(t, box) {
   }
   let key = api.newKey();
   const sel = cardSelect(cards);
-  const details = t.details_fields.map((f) => field(DETAIL_LABELS[f] || f,
+  const details = t.details_fields.map((f) => field(api.FIELD_NAMES[f] || f,
     input("details." + f, { type: f === "approved_on" ? "date" : "text" })));
   const result = h("div", { id: "withdraw-result" });
   box.replaceChildren(h("div", { class: "card" }, h("h3", {}, `${t.name}提取`), h("p", { class: "amount" }, t.message),

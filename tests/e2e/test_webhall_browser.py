@@ -25,6 +25,9 @@ import requests
 
 from tests.support import browser as chromium
 
+# One server and one browser for the module (its tests share a worker under `--dist loadgroup`). A test does not
+# count on the one before it: should pytest-xdist run another module's test in between (the module's server and
+# browser then start again), ``signed_in`` registers and logs in whoever the test needs.
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("e2e-webhall")]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,9 +105,18 @@ def gone(driver, css: str, timeout: float = 20) -> None:
 
 
 def fill(driver, css: str, value: str) -> None:
-    el = wait(driver, css)
-    el.clear()
-    el.send_keys(value)
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for attempt in range(5):
+        try:
+            el = wait(driver, css)
+            el.clear()
+            el.send_keys(value)
+            return
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 def set_value(driver, css: str, value: str) -> None:
@@ -113,9 +125,18 @@ def set_value(driver, css: str, value: str) -> None:
 
 
 def click(driver, css: str, text: str | None = None) -> None:
-    el = wait(driver, css, text=text)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
-    el.click()
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for attempt in range(5):
+        el = wait(driver, css, text=text)
+        try:
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+            el.click()
+            return
+        except StaleElementReferenceException:   # the page redrew it between finding and clicking: find it again
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 def shot(driver, name: str) -> Path:
@@ -167,6 +188,40 @@ def log_out(driver) -> None:
     wait(driver, "#login-submit")
     saved = storage(driver)
     assert saved["session"] == {} and saved["local"] == {}, saved
+
+
+def registered(product, person: dict) -> None:
+    """``person`` has an online account on this server (the first test makes it in the page; a test that runs on
+    a server of its own, as pytest-xdist may arrange, makes it over the API)."""
+    login = requests.post(f"{product.url}/v1/auth/login", timeout=10,
+                          json={"principal": person["phone"], "password": PASSWORD})
+    if login.status_code == 200:
+        return
+    before = len(product.sms())
+    sent = requests.post(f"{product.url}/v1/auth/sms-codes", json={"phone": person["phone"], "purpose": "register"},
+                         timeout=10)
+    assert sent.status_code == 202, sent.text
+    made = requests.post(f"{product.url}/v1/auth/register", timeout=10, json={
+        **person, "password": PASSWORD, "accept_terms": True, "sms_code": sms_code(product, person["phone"], before)})
+    assert made.status_code == 201, made.text
+
+
+def signed_in(product, driver, person: dict) -> None:
+    """The page shows ``person``'s task area: as left by the test before, or after a password login."""
+    from selenium.webdriver.common.by import By
+
+    if driver.current_url.startswith(product.url) and storage(driver)["session"]:
+        click(driver, "a[href='#/home']")
+        if person["name"] in wait(driver, "#me").text:
+            return
+        log_out(driver)
+    registered(product, person)
+    driver.get(product.url + "/#/login")
+    fill(driver, "#f-principal", person["phone"])
+    fill(driver, "#f-password", PASSWORD)
+    click(driver, "#login-submit")
+    wait(driver, "#me", text=person["name"])
+    assert driver.find_elements(By.ID, "logout")
 
 
 # ---------- fixtures ----------
@@ -231,6 +286,7 @@ def test_register_then_log_in_with_the_password(hall):
 
 def test_account_and_deposits_over_a_date_range_page_by_page(hall):
     product, driver = hall
+    signed_in(product, driver, ZHANG)
     acct = account_of(ZHANG["id_number"])
     unit = next(r for r in RECORDS if r["type"] == "unit" and r["unit_no"] == acct["unit_no"])
     click(driver, "a[href='#/account']")
@@ -268,6 +324,8 @@ def test_account_and_deposits_over_a_date_range_page_by_page(hall):
 
 def test_print_the_deposit_certificate_with_its_code(hall):
     product, driver = hall
+    signed_in(product, driver, ZHANG)
+    click(driver, "a[href='#/account']")
     click(driver, "#cert-btn")
     code = wait(driver, "#cert-code").text
     assert wait(driver, "#cert-link").get_attribute("href").startswith("blob:")
@@ -280,6 +338,7 @@ def test_print_the_deposit_certificate_with_its_code(hall):
 
 def test_withdrawal_for_review_shows_the_reviewers_opinion_under_my_applications(hall):
     product, driver = hall
+    signed_in(product, driver, ZHANG)
     click(driver, "a[href='#/withdraw']")
     item = wait(driver, "li[data-type=purchase]")
     assert "您本次可以提取的金额为" in item.text
@@ -329,6 +388,7 @@ def test_withdrawal_for_review_shows_the_reviewers_opinion_under_my_applications
 
 def test_sign_the_monthly_offset_then_log_out(hall):
     product, driver = hall
+    signed_in(product, driver, ZHANG)
     loan = next(r for r in RECORDS if r["type"] == "loan" and r["id_number"] == ZHANG["id_number"])
     click(driver, "a[href='#/loans']")
     wait(driver, "#contract option", text=loan["contract_no"], visible=False)
@@ -350,6 +410,11 @@ def test_sign_the_monthly_offset_then_log_out(hall):
     fill(driver, "#f-password", NEW_PASSWORD)
     click(driver, "#login-submit")
     wait(driver, "#me", text=ZHANG["name"])
+    click(driver, "a[href='#/password']")              # and back, for whatever runs next on this server
+    fill(driver, "#f-old_password", NEW_PASSWORD)
+    fill(driver, "#f-new_password", PASSWORD)
+    click(driver, "#password-submit")
+    wait(driver, ".msg.ok", text="密码已修改")
     log_out(driver)
 
 
@@ -361,12 +426,13 @@ def test_flexible_worker_logs_in_by_sms_and_pays_this_month_on_a_phone_screen(ha
     before = len(product.sms())
     assert requests.post(f"{product.url}/v1/auth/sms-codes", json={"phone": ZHAO["phone"], "purpose": "register"},
                          timeout=10).status_code == 202
-    registered = requests.post(f"{product.url}/v1/auth/register", timeout=10, json={
+    made = requests.post(f"{product.url}/v1/auth/register", timeout=10, json={
         **ZHAO, "password": PASSWORD, "accept_terms": True, "sms_code": sms_code(product, ZHAO["phone"], before)})
-    assert registered.status_code == 201, registered.text
+    assert made.status_code == 201, made.text
 
+    driver.get(product.url + "/#/logout")        # whoever used this browser before is signed out
+    wait(driver, "#login-submit")
     # three wrong passwords (the policy's captcha_after_failures) and the page shows the captcha the API asks for
-    driver.get(product.url + "/#/login")
     fill(driver, "#f-principal", ZHAO["phone"])
     for _ in range(3):
         fill(driver, "#f-password", "wrong-password-9")
