@@ -1,16 +1,18 @@
-"""Load run (`make load`): 50 concurrent users on mixed operations against the API served like `make run`.
+"""Load run (`make load`): 50 concurrent users on mixed operations against `make run` itself.
 
-Like `make run`: AWS's DynamoDB Local, the tables, the demo records, and the API (stage ``local``) as its own
-process on loopback, here on ``LOAD_PORT`` (default 8040; never 8000/8001, which `make run` uses) with
-DynamoDB Local on a free port and in memory. Every user is a depositor of its own (flexible account, bound
-card, session) and loops over a weighted mix of reads and writes for ``--seconds``:
+The server is ``scripts/run-local.sh``, the script `make run` runs (DynamoDB Local with its data on disk, the
+tables, the demo records, ``chalice local`` without autoreload), started with a fresh data directory, the API
+on ``LOAD_PORT`` (default 8040; never 8000/8001, which your own `make run` uses) and DynamoDB Local on a free
+port. While the users run, the local clock file is rewritten and lines are appended to the SMS file (what a
+user of `make run` does), and the API process must stay the same one. Every user is a depositor of its own
+(flexible account, bound card, session) and loops over a weighted mix of reads and writes for ``--seconds``:
 
     remittance view, notices, branches, slots, rates, my appointments, loan calculator (reads and CPU),
     password login (argon2), seal/unseal in turn (writes), one remittance each (a payment: bank + ledger).
 
 Plain threads, one ``requests.Session`` each. Any 5xx, any unexpected status and any connection error is an
-error, and so is a ledger that disagrees afterwards (a paying user's month credited other than once); the run
-prints throughput and latency percentiles per operation and exits 1 on any error.
+error, and so is a ledger that disagrees afterwards (a paying user's month credited other than once) and a
+restarted API; the run prints throughput and latency percentiles per operation and exits 1 on any error.
 
     python -m bench.load [--users 50] [--seconds 30] [--port 8040]
 """
@@ -22,7 +24,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -112,7 +113,7 @@ def seed_users(n: int) -> list[User]:
     for i in range(n):
         p, a, u, login = factories.depositor(kind="flexible", balance=1_000_000, paid_through="202610",
                                              monthly_amount=80_000, opened_on="2020-03-01")
-        card = factories.card(p, card_no=f"62220204{i:011d}")
+        card = factories.card(p, card_no=f"6222020{i:011d}1")   # never ...0000: the local bank declines those
         users.append(User(token=login.token, card_id=card.card_id, account_no=a.account_no))
     return users
 
@@ -207,19 +208,42 @@ def print_summary(s: dict) -> None:
         print(f"  ERROR {line}")
 
 
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    import urllib.request
+@dataclass
+class Shipped:
+    """The outcome of :func:`against_shipped`: the summary, and whether the API process stayed the same."""
 
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API process exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(url + "/v1/health", timeout=1)  # noqa: S310 (loopback)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the API did not answer within 60 s")
+    summary: dict
+    pid_before: int | None
+    pid_after: int | None
+    file_writes: int
+
+
+def against_shipped(running, users: int, seconds: float) -> Shipped:
+    """Seed the served tables (this process must already point at them: ``running.environment()``), then run the
+    load against the API that ``scripts/run-local.sh`` started while its clock and SMS files are being written
+    (``shipped.Churn``). Errors: any failed request, a ledger that disagrees, and a replaced API process."""
+    from chalicelib import settings
+    from chalicelib.services import remittance
+    from chalicelib.store import base
+    from tests.support import shipped
+    from tests.support import world as W
+
+    settings.reset()
+    base.configure()
+    remittance.reset_cache()
+    world = W.build()                          # demo records, personas, open window, clock pinned
+    seeded = seed_users(users)
+    ops = mix(world.values, seed_login())
+    pid_before = running.api_pid()
+    with shipped.Churn(running) as churn:
+        result = run_load(running.url, seeded, ops, seconds)
+    result.errors += ledger_mismatches(seeded)
+    pid_after = running.api_pid()
+    if pid_after != pid_before:
+        result.errors.append(f"the API process changed during the run: {pid_before} -> {pid_after}")
+    summary = result.summary()
+    summary.update(api_pid_unchanged=pid_after == pid_before, file_writes=churn.writes)
+    return Shipped(summary, pid_before, pid_after, churn.writes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,48 +256,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.port in (8000, 8001):
         parser.error("ports 8000/8001 belong to `make run`; pick another LOAD_PORT")
     sys.path.insert(0, str(ROOT))
-    workdir = Path(tempfile.mkdtemp(prefix="gjj-load-"))
-    env = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "cn-north-1",
-           "GJJ_STAGE": "local", "GJJ_TABLE_PREFIX": "gjj-load-", "GJJ_LOCAL_DIR": str(workdir / "local"),
-           "GJJ_TOKEN_SECRET": uuid.uuid4().hex + uuid.uuid4().hex}
-    os.environ.update(env)
-    from tests.support import ddblocal
+    from tests.support import shipped
 
-    ddb = ddblocal.start(workdir)
-    if ddb is None:
+    if not shipped.installed():
         print("DynamoDB Local is not installed: run `make dynamodb-local` first")
         return 1
-    api = None
+    workdir = Path(tempfile.mkdtemp(prefix="gjj-load-"))
+    secret = uuid.uuid4().hex + uuid.uuid4().hex
+    print(f"load: starting scripts/run-local.sh (API on 127.0.0.1:{args.port}, data in {workdir}) ...", flush=True)
+    running = shipped.start(workdir, port=args.port, extra_env={"GJJ_TOKEN_SECRET": secret})
     try:
-        os.environ["GJJ_DDB_ENDPOINT"] = env["GJJ_DDB_ENDPOINT"] = ddb.endpoint
-        from chalicelib.store import base
-        from tests.support import world as W
-
-        base.configure()
-        base.create_tables()
-        world = W.build()                      # demo records, personas, open window, clock pinned
-        users = seed_users(args.users)
-        url = f"http://127.0.0.1:{args.port}"
-        api_log = open(workdir / "api.log", "wb")   # noqa: SIM115  (closed with the process)
-        api = subprocess.Popen([sys.executable, "-m", "tests.support.server", "--port", str(args.port)],
-                               cwd=ROOT, env={**os.environ, **env}, stdout=api_log, stderr=subprocess.STDOUT)
-        _wait_for(url, api)
-        print(f"load: API on {url} (DynamoDB Local {ddb.endpoint}); {args.users} users for {args.seconds} s ...",
-              flush=True)
-        result = run_load(url, users, mix(world.values, seed_login()), args.seconds)
-        result.errors += ledger_mismatches(users)
-        summary = result.summary()
+        os.environ.update(running.environment())
+        print(f"load: {args.users} users for {args.seconds} s against {running.url} while its clock and SMS files "
+              "are written ...", flush=True)
+        summary = against_shipped(running, args.users, args.seconds).summary
     finally:
-        if api is not None:
-            api.terminate()
-            try:
-                api.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                api.kill()
-        ddb.stop()
+        running.stop()
     print_summary(summary)
+    print(f"  API process unchanged: {summary['api_pid_unchanged']} ({summary['file_writes']} rounds of file writes)")
     if summary["errors"]:
-        print(f"  the API's output: {workdir / 'api.log'}")
+        print(f"  the server's output: {running.log_path}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -291,8 +291,11 @@ def to_item(record: _Record):
                         status=record.status)
     if isinstance(record, NoticeRecord):
         day = record.published_on.isoformat()
+        # written in a batch, which skips Notice.save(): the public index key is set here (without it an imported
+        # notice never reaches GET /v1/notices)
         return Notice(record.notice_id, category=record.category, title=record.title, body=record.body,
-                      published_on=day, status="published", sort_key=f"{day}#{record.notice_id}")
+                      published_on=day, status="published", sort_key=f"{day}#{record.notice_id}",
+                      public_category=record.category)
     raise TypeError(type(record))
 
 

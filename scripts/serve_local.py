@@ -57,9 +57,11 @@ def serve(host: str, port: int) -> int:
     local.ThreadedHTTPServer.request_queue_size = 128
     args = ["--project-dir", str(ROOT), "local", "--no-autoreload", "--stage", "local", "--host", host,
             "--port", str(port)]
+    import click
+
     try:
         return cli.cli.main(args=args, prog_name="chalice", obj={}, standalone_mode=False) or 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):      # Ctrl-C: click turns it into Abort
         return 0
 
 

@@ -1,14 +1,13 @@
-"""The API over real HTTP on loopback: Chalice's own local server (the one ``chalice local`` runs, threaded),
-but configured from this process's environment instead of ``.chalice/config.json`` (whose ``local`` stage
-points at DynamoDB Local on the fixed port 8001 that ``make run`` uses).
-
-In a test or the bench (same process, shares the tables the process is configured for)::
+"""The API over real HTTP on loopback, in this process: Chalice's own local server (the one ``chalice local``
+runs, threaded), configured from this process's environment instead of ``.chalice/config.json``. The fuzz tier
+and the bench use it (they share the tables this process is configured for); `make load`, the load test and the
+end-to-end tier run the shipped ``scripts/run-local.sh`` instead (``tests.support.shipped``).
 
     running = server.start(port=0)        # a free port
     requests.get(running.url + "/v1/health")
     running.stop()
 
-As its own process, the way ``make load`` serves the API (stage ``local``; tables from the environment)::
+As its own process (stage ``local``; tables from the environment)::
 
     GJJ_DDB_ENDPOINT=http://127.0.0.1:PORT GJJ_TABLE_PREFIX=... python -m tests.support.server --port 8040
 """

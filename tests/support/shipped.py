@@ -51,6 +51,7 @@ class Running:
     ddb_port: int
     workdir: Path
     env: dict[str, str] = field(repr=False)
+    log_name: str = "run-local.log"
 
     @property
     def url(self) -> str:
@@ -66,7 +67,7 @@ class Running:
 
     @property
     def log_path(self) -> Path:
-        return self.workdir / "run-local.log"
+        return self.workdir / self.log_name
 
     def api_pid(self) -> int | None:
         """The pid of the process serving HTTP (scripts/serve_local.py under run-local.sh)."""
@@ -123,9 +124,10 @@ class Running:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self) -> None:
-        """TERM to the script's process group (the script cleans up), KILL to whatever is left."""
-        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+    def stop(self, first: signal.Signals = signal.SIGTERM) -> None:
+        """``first`` (TERM; INT is Ctrl-C) to the script's process group (the script cleans up), KILL to whatever
+        is left."""
+        for sig, wait in ((first, 20), (signal.SIGKILL, 10)):
             try:
                 os.killpg(self.process.pid, sig)
             except ProcessLookupError:
@@ -219,7 +221,7 @@ def environment(workdir: Path, port: int, ddb_port: int, extra: dict[str, str] |
 
 
 def start(workdir: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 180,
-          port: int | None = None) -> Running:
+          port: int | None = None, log_name: str = "run-local.log") -> Running:
     """Start ``scripts/run-local.sh`` on free ports (the API on ``port`` when given) with ``workdir/local`` as its
     data directory; wait until the API answers. Raises (after stopping everything) when it does not."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -227,11 +229,11 @@ def start(workdir: Path, *, extra_env: dict[str, str] | None = None, timeout: fl
     while ddb_port == port:
         ddb_port = free_port()
     env = environment(workdir, port, ddb_port, extra_env)
-    log = open(workdir / "run-local.log", "wb")  # noqa: SIM115  (the child holds it; closed below)
+    log = open(workdir / log_name, "wb")  # noqa: SIM115  (the child holds it; closed below)
     process = subprocess.Popen(["bash", str(SCRIPT)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
-    running = Running(process, port, ddb_port, workdir, env)
+    running = Running(process, port, ddb_port, workdir, env, log_name)
     try:
         _wait_healthy(running, timeout)
     except BaseException:
