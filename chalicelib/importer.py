@@ -81,6 +81,15 @@ class PersonRecord(_Record):
     phone: Mobile
 
 
+class TermsRecord(_Record):
+    """One entry of an account's 缴存额/基数 history: from ``from_period`` on, ``monthly_amount`` (and for an
+    employee ``base``) a month."""
+
+    from_period: Period
+    monthly_amount: Money
+    base: Money | None = None
+
+
 class AccountRecord(_Record):
     type: Literal["account"]
     account_no: Key
@@ -95,6 +104,7 @@ class AccountRecord(_Record):
     balance: Money
     paid_through: Period | None
     opened_on: dt.date
+    history: list[TermsRecord] | None = Field(default=None, max_length=600)   # oldest first
 
     @model_validator(mode="after")
     def _unit(self):
@@ -102,7 +112,26 @@ class AccountRecord(_Record):
             raise ValueError("单位职工账户须有 unit_no")
         if self.kind == "flexible" and self.unit_no:
             raise ValueError("灵活就业账户不属于单位，unit_no 须为 null")
+        if self.history:
+            froms = [h.from_period for h in self.history]
+            if froms != sorted(froms):
+                raise ValueError("history 须按 from_period 由早到晚排列")
+            last = self.history[-1]
+            if last.monthly_amount != self.monthly_amount or (self.kind == "employee" and last.base != self.base):
+                raise ValueError("history 最后一条须与当前月缴存额（及缴存基数）一致")
         return self
+
+    def terms(self) -> list:
+        """The account's history as stored: the record's, or else the current figures from the opening month."""
+        from chalicelib.store.accounts import Terms
+
+        employee = self.kind == "employee"
+        entries = [(h.from_period, h.monthly_amount, h.base) for h in self.history or []] or [
+            (self.opened_on.strftime("%Y%m"), self.monthly_amount, self.base)]
+        return [Terms(from_period=start, amount=amount,
+                      base=(self.base if base is None else base) if employee else None,
+                      ratio_unit=self.ratio_unit if employee else None,
+                      ratio_person=self.ratio_person if employee else None) for start, amount, base in entries]
 
 
 class DepositRecord(_Record):
@@ -258,7 +287,7 @@ def to_item(record: _Record):
                        status=record.status, base=record.base, ratio_person=record.ratio_person,
                        ratio_unit=record.ratio_unit, monthly_amount=record.monthly_amount, balance=record.balance,
                        paid_through=record.paid_through, opened_on=record.opened_on.isoformat(),
-                       remit_group=Account.remit_group_for(record.kind, record.status))
+                       remit_group=Account.remit_group_for(record.kind, record.status), terms_history=record.terms())
     if isinstance(record, DepositRecord):
         day = record.date.isoformat()
         return LedgerEntry(record.serial_no, account_no=record.account_no, direction=DEPOSIT, kind=record.kind,

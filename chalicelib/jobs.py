@@ -70,6 +70,19 @@ def budget_ms(remaining_ms: int) -> int:
     return remaining_ms - max(1_000, min(60_000, remaining_ms // 10))
 
 
+def _china_midnight(where: str) -> tuple[str, str, str, str, str, str]:
+    """UTC cron fields for 00:00 China time on the policy's ``month``/``day`` at ``where`` (again at :15-:45)."""
+    import datetime as dt
+
+    from chalicelib import policy
+
+    node: Any = policy.get()
+    for part in where.split("."):
+        node = getattr(node, part)
+    utc = dt.datetime(2001, node.month, node.day) - dt.timedelta(hours=8)
+    return ("0/15", str(utc.hour), str(utc.day), str(utc.month), "?", "*")
+
+
 # The jobs of CONTRACT section 9. Cron fields are UTC: 00:00 UTC is 08:00 China time.
 for _job in (
     Job("open-remittance-window", ("0", "0", "1-25", "*", "?", "*"),
@@ -87,5 +100,8 @@ for _job in (
         "chalicelib.services.interest:settle_annual_interest", "Settle the year's interest (30 June 23:00, 结息)"),
     Job("dispatch-sms", ("*", "*", "*", "*", "?", "*"),
         "chalicelib.services.sms_dispatch:dispatch", "Send queued notification SMS with retries"),
+    Job("reprice-loans", _china_midnight("loans.repricing"),
+        "chalicelib.services.loan_repricing:reprice_all",
+        "Move existing loans over a year to the rate in force (1 January 00:00, 重定价; goes on :15-:45)"),
 ):
     register(_job)

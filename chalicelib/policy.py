@@ -92,7 +92,7 @@ class Flexible(_Strict):
 
 
 WITHDRAWAL_TYPES = (
-    "retirement", "incapacity", "employment_ended", "unemployment", "rent", "purchase", "build",
+    "retirement", "incapacity", "abroad", "employment_ended", "unemployment", "rent", "purchase", "build",
     "hpf_loan_repayment", "commercial_loan_repayment", "property_fee", "loan_down_payment",
 )
 
@@ -112,6 +112,12 @@ class WithdrawalRule(_Strict):
     cap_by_loan_balance: bool = False             # not above the balance of the HPF loan it repays
     not_with_offset: bool = False                 # refused while that loan has 月对冲 signed
     loan_statuses: list[Literal["applying", "approved", "normal", "overdue"]] | None = None   # needs such a loan
+    person_not_depositing: bool = False           # refused while any of the person's accounts is still paid into
+    retirement_age: bool = False                  # the person has reached the statutory retirement age
+    early_retirement: Literal["refuse", "review"] = "refuse"   # below it: refused, or reviewed with an approval
+    once_per_contract: str | None = None          # the details field naming the contract: one withdrawal each
+    within_months_of: str | None = None           # the details field holding the date the window counts from
+    within_months: int | None = Field(None, ge=1, le=120)
 
     @model_validator(mode="after")
     def _sane(self):
@@ -121,6 +127,10 @@ class WithdrawalRule(_Strict):
             raise ValueError("an account-closing type pays the whole balance: no cap, no rounding")
         if self.cap_by_loan_balance and not self.loan_statuses:
             raise ValueError("cap_by_loan_balance needs loan_statuses")
+        if (self.within_months is None) != (self.within_months_of is None):
+            raise ValueError("within_months and within_months_of go together")
+        if self.closes_account and not self.no_open_loan:
+            raise ValueError("an account-closing type needs no_open_loan (请先结清住房公积金贷款)")
         return self
 
 
@@ -139,6 +149,39 @@ class Withdrawals(_Strict):
         return value
 
 
+class RetirementGroup(_Strict):
+    """One group of the 2024 NPC schedule (see chalicelib/rules/retirement.py)."""
+
+    original_years: int = Field(ge=40, le=70)             # the age before the reform
+    first_births: dt.date                                 # "YYYY-MM": the first birth month the reform delays
+    birth_months_per_month: int = Field(ge=1, le=12)      # birth months that share one month of delay
+    max_delay_months: int = Field(ge=0, le=120)           # the final delay
+
+    @field_validator("first_births", mode="before")
+    @classmethod
+    def _month(cls, value):
+        if isinstance(value, str) and len(value) == 7:
+            value = f"{value}-01"
+        return value
+
+
+class WomenGroup(_Strict):
+    withdrawal: Literal["women_55", "women_50"]           # 离退休提取: when a woman has reached the age
+    loan: Literal["women_55", "women_50"]                 # the loan age limit
+
+
+class RetirementAge(_Strict):
+    groups: dict[Literal["men", "women_55", "women_50"], RetirementGroup]
+    women_group: WomenGroup
+
+    @field_validator("groups")
+    @classmethod
+    def _all(cls, value):
+        if set(value) != {"men", "women_55", "women_50"}:
+            raise ValueError("retirement_age.groups needs men, women_55 and women_50")
+        return value
+
+
 class Prepayment(_Strict):
     min_months_repaid: int = Field(ge=0)
     min_amount: Money
@@ -153,16 +196,42 @@ class Settlement(_Strict):
     days_per_year: int = Field(default=360, ge=360, le=366)    # accrued interest = balance × rate / days × days
 
 
+class Repayment(_Strict):
+    """How an installment's interest is charged (repayment records), and what an overdue one costs.
+
+    ``interest``: ``monthly`` (the plan's ``balance × rate / 12``) or ``actual_days`` (``balance × rate /
+    days_per_year × days`` since the previous due date, as seed 004's 贷款明细 shows). Plans and calculators always
+    use the monthly formula. ``penalty_factor``: penalty interest (罚息) a day on the overdue amount is this many times
+    the loan's daily rate (``rate / days_per_year``)."""
+
+    interest: Literal["monthly", "actual_days"] = "monthly"
+    penalty_factor: Decimal = Field(default=Decimal("1.5"), ge=1, le=3)
+    source: str = ""
+
+
+class Repricing(_Strict):
+    """重定价: on ``month``/``day`` each year loans with a term over ``term_over_months`` move to the rate in force."""
+
+    month: int = Field(default=1, ge=1, le=12)
+    day: int = Field(default=1, ge=1, le=28)
+    term_over_months: int = Field(default=12, ge=0)
+    source: str = ""
+
+
 class Loans(_Strict):
     max_term_months: int = Field(ge=12, le=360)
     prepayment: Prepayment
     offset: Offset
     settlement: Settlement = Settlement()
+    years_after_retirement: int = Field(default=5, ge=0, le=20)   # term ends by statutory retirement age + this
+    repayment: Repayment = Repayment()
+    repricing: Repricing = Repricing()
 
 
 class DepositRate(_Strict):
     effective_from: dt.date
     rate: Percent
+    source: str = ""
 
 
 class Band(_Strict):
@@ -174,6 +243,7 @@ class LoanRate(_Strict):
     effective_from: dt.date
     first_home: Band
     second_home: Band
+    source: str = ""
 
 
 class Rates(_Strict):
@@ -225,6 +295,10 @@ class Security(_Strict):
     refresh_grace_seconds: int = Field(ge=0, le=300)
     step_up_seconds: int = Field(ge=30, le=900)
     face_similarity_threshold: int = Field(ge=50, le=100)
+    # anti-automation where anybody can aim a request at somebody else (ASVS 2.2.1; issue 17 items 3 and 5)
+    register_codes_before_captcha: int = Field(default=3, ge=1, le=100)   # per source a day, then a captcha
+    reset_attempts_per_id_per_day: int = Field(default=10, ge=1, le=100)  # password resets tried for one ID
+    reset_attempts_per_source_per_day: int = Field(default=50, ge=1)      # ... and from one source IP
 
 
 class Idempotency(_Strict):
@@ -258,6 +332,7 @@ class UnitHall(_Strict):
     roster_months_back: int = Field(ge=0, le=12)       # a roster (汇缴清册) pays this month or up to N before
     back_payment_max_months: int = Field(ge=1, le=120)  # months one employee's back-payment (补缴) may cover
     max_lines_per_request: int = Field(ge=1, le=5000)   # employees in one base adjustment or back-payment
+    registration_refusals_per_day: int = Field(default=20, ge=1, le=1000)  # 缴存人登记 refused, then 429 that day
 
 
 class DeveloperHall(_Strict):
@@ -289,6 +364,7 @@ class Policy(_Strict):
     deposit: Deposit
     flexible: Flexible
     withdrawals: Withdrawals
+    retirement_age: RetirementAge
     loans: Loans
     rates: Rates
     appointments: Appointments

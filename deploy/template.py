@@ -30,6 +30,7 @@ JOB_TABLES: dict[str, tuple[str, ...]] = {
                               "sms-outbox", "state", "business", "audit"),
     "settle-annual-interest": ("accounts", "ledger", "people", "users", "messages", "sms-outbox", "state", "audit"),
     "dispatch-sms": ("sms-outbox", "audit"),
+    "reprice-loans": ("loans", "people", "users", "messages", "sms-outbox", "state", "audit"),
 }
 JOB_NEEDS_SNS = {"dispatch-sms"}
 

@@ -138,7 +138,7 @@ def loan_rows(idx: int, id_number: str) -> list[dict]:
     payment = yuan(Decimal(principal) / 100 * r * (1 + r) ** term / ((1 + r) ** term - 1))
     balance = principal
     rows, paid = [], 21
-    year, month = 2024, 12
+    year, month = 2024, 11      # disbursed 2024-11-20: installment k falls k months later, as the plan
     for n in range(1, paid + 1):
         month += 1
         if month == 13:

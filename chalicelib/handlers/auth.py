@@ -31,6 +31,9 @@ class SmsCodeIn(_In):
     phone: str | None = Field(default=None, max_length=20)
     name: str | None = Field(default=None, max_length=50)
     id_number: str | None = Field(default=None, max_length=20)
+    captcha_id: str | None = Field(default=None, max_length=64, description="needed for `register` codes after a "
+                                   "few from one source a day (CAPTCHA_REQUIRED)")
+    captcha_answer: str | None = Field(default=None, max_length=16)
 
 
 class SmsCodeOut(BaseModel):
@@ -112,7 +115,8 @@ class OperatorLoginIn(_In):
 def send_sms_code(req: Request) -> SmsCodeOut:
     b = req.body
     verification.request_code(purpose=b.purpose, phone=b.phone, name=b.name, id_number=b.id_number,
-                              principal=req.principal, now=req.now, source=req.source_ip)
+                              principal=req.principal, now=req.now, source=req.source_ip,
+                              captcha_id=b.captcha_id, captcha_answer=b.captcha_answer)
     sec = policy.get().security
     return SmsCodeOut(expires_in=sec.sms_code_ttl_seconds, resend_after=sec.sms_resend_seconds)
 

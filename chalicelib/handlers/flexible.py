@@ -63,12 +63,37 @@ class WindowOut(BaseModel):
     closes_at: str
 
 
+class MonthOut(BaseModel):
+    period: str
+    amount: MoneyOut
+
+
+class QuoteBrief(BaseModel):
+    from_period: str
+    end_period: str
+    months: int
+    amount: MoneyOut
+    lines: list[MonthOut]
+
+    @classmethod
+    def of(cls, q) -> QuoteBrief:
+        return cls(from_period=q.from_period, end_period=q.end_period, months=q.months, amount=q.amount,
+                   lines=[MonthOut(period=p, amount=a) for p, a in zip(q.periods, q.amounts, strict=True)])
+
+
 class RemittanceView(BaseModel):
+    """``due``: ``remit`` (POST /v1/flexible/remittances accepts ``period``), ``back_payment_first`` (pay
+    ``back_payment`` with POST /v1/flexible/back-payments first), ``paid`` or ``sealed``."""
+
     period: str
     amount: MoneyOut
     window: WindowOut
     paid_through: str | None
     account_status: str
+    due: str
+    message: str
+    from_period: str | None
+    back_payment: QuoteBrief | None
 
 
 class RemitIn(BaseModel):
@@ -115,7 +140,8 @@ class QuoteOut(BaseModel):
     end_period: str
     months: int
     amount: MoneyOut
-    monthly_amount: MoneyOut
+    monthly_amount: MoneyOut      # the amount in force for the last month quoted
+    lines: list[MonthOut]         # each month at the amount in force for it
     window: WindowOut
 
 
@@ -191,9 +217,11 @@ def transfer_in(req: Request) -> AppointmentOut:
 
 
 @api.route("/v1/flexible/remittance", roles=(auth.DEPOSITOR,), response=RemittanceView, errors=(422,),
-           summary="This month's remittance (汇缴): period, amount, window, paid through")
+           summary="What can be paid now (汇缴, or 补缴 first): period, amount, window, paid through")
 def remittance_view(req: Request) -> RemittanceView:
-    return RemittanceView(**remittance.remittance_view(owner_of(req.subject), req.now))
+    view = remittance.remittance_view(owner_of(req.subject), req.now)
+    q = view.pop("back_payment")
+    return RemittanceView(**view, back_payment=QuoteBrief.of(q) if q is not None else None)
 
 
 @api.route("/v1/flexible/remittances", "POST", roles=(auth.DEPOSITOR,), body=RemitIn, response=PaymentOut,
@@ -212,7 +240,9 @@ def back_payment_quote(req: Request) -> QuoteOut:
     id_number = owner_of(req.subject)
     q = remittance.quote(id_number, req.query.end_period, req.now)
     return QuoteOut(from_period=q.from_period, end_period=q.end_period, months=q.months, amount=q.amount,
-                    monthly_amount=q.amount // q.months, window=WindowOut(**remittance.window_view(req.now)))
+                    monthly_amount=q.amounts[-1], lines=[MonthOut(period=p, amount=a) for p, a in
+                                                          zip(q.periods, q.amounts, strict=True)],
+                    window=WindowOut(**remittance.window_view(req.now)))
 
 
 @api.route("/v1/flexible/back-payments", "POST", roles=(auth.DEPOSITOR,), body=BackPayIn, response=PaymentOut,

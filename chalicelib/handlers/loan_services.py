@@ -47,12 +47,16 @@ class PrepaymentOut(BaseModel):
     before: PlanSummary
     after: PlanSummary
     interest_saved: MoneyOut
+    interest: MoneyOut = Field(..., description="accrued interest paid first: balance × rate / 360 × interest_days")
+    interest_days: int
+    principal: MoneyOut = Field(..., description="the rest of amount, paid off the balance")
 
     @classmethod
     def of(cls, o: loan_services.PrepaymentOutcome) -> PrepaymentOut:
         return cls(serial_no=o.serial_no, status=o.status, contract_no=o.contract_no, amount=o.amount, mode=o.mode,
                    balance_after=o.balance_after, term_months=o.term_months, before=PlanSummary(**o.before),
-                   after=PlanSummary(**o.after), interest_saved=o.interest_saved)
+                   after=PlanSummary(**o.after), interest_saved=o.interest_saved, interest=o.interest,
+                   interest_days=o.interest_days, principal=o.principal)
 
 
 class Receipt(BaseModel):

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from chalicelib import clock
 from chalicelib.handlers.content import Rate
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -42,6 +43,9 @@ class LoanOut(BaseModel):
     next_due_on: dt.date | None
     next_amount: MoneyOut | None
     offset_signed: bool
+    arrears: MoneyOut | None = None              # 逾期本息 while status is overdue
+    overdue_since: dt.date | None = None         # due date of the oldest unpaid installment
+    penalty_to_date: MoneyOut | None = None      # 罚息 accrued on the arrears until today
 
     @classmethod
     def of(cls, loan: Loan) -> LoanOut:
@@ -52,7 +56,10 @@ class LoanOut(BaseModel):
                    term_months=int(loan.term_months), paid_periods=int(loan.paid_periods or 0), method=loan.method,
                    status=loan.status, disbursed_on=loan.disbursed_on or None, repayment_day=int(loan.repayment_day),
                    next_due_on=nxt.due_on if nxt else None, next_amount=nxt.payment if nxt else None,
-                   offset_signed=bool(loan.offset_signed))
+                   offset_signed=bool(loan.offset_signed),
+                   arrears=int(loan.arrears) if loan.arrears is not None else None,
+                   overdue_since=loan.overdue_since or None,
+                   penalty_to_date=loan_queries.penalty_to_date(loan, clock.now().astimezone(clock.CHINA).date()))
 
 
 class StageOut(BaseModel):
@@ -103,6 +110,8 @@ class RepaymentOut(BaseModel):
     interest: MoneyOut
     penalty: MoneyOut
     balance_after: MoneyOut
+    from_hpf: MoneyOut | None = None             # paid from the HPF account (月对冲)
+    from_bank: MoneyOut | None = None            # debited from the repayment bank account
 
 
 class RepaymentPage(BaseModel):
@@ -168,4 +177,6 @@ def _repayment(r: Repayment, total: int) -> RepaymentOut:
         label = f"{EXTRA_KINDS[kind]}（第{n}期后）" if n else EXTRA_KINDS[kind]
     return RepaymentOut(date=r.date, period_no=n, periods_total=total, label=label, kind=kind,
                         amount=int(r.amount), principal=int(r.principal), interest=int(r.interest),
-                        penalty=int(r.penalty or 0), balance_after=int(r.balance_after))
+                        penalty=int(r.penalty or 0), balance_after=int(r.balance_after),
+                        from_hpf=int(r.from_hpf) if r.from_hpf is not None else None,
+                        from_bank=int(r.from_bank) if r.from_bank is not None else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.fields import Mobile
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.services import credentials, phones, subscriptions
@@ -21,7 +22,7 @@ class PasswordChangeIn(_In):
 
 
 class PhoneChangeIn(_In):
-    new_phone: str = Field(min_length=1, max_length=20)
+    new_phone: Mobile      # checked at parse time, so a malformed phone is 400 before the step-up is asked for
     sms_code: str = Field(min_length=1, max_length=16)
 
 
@@ -41,8 +42,9 @@ def change_password(req: Request) -> None:
                                 new_password=req.body.new_password, now=req.now, source=req.source_ip)
 
 
-@api.route("/v1/me/phone", "PUT", roles=(auth.DEPOSITOR,), body=PhoneChangeIn, status=204, errors=(400, 409),
-           summary="Change the phone with a code sent to the new phone (更换手机号)")
+@api.route("/v1/me/phone", "PUT", roles=(auth.DEPOSITOR,), body=PhoneChangeIn, status=204, errors=(400, 401, 409),
+           step_up=True, summary="Change the phone (更换手机号): step-up proven on the old phone, a code sent to the "
+           "new phone; the old phone is told and other sessions end")
 def change_phone(req: Request) -> None:
     phones.change_phone(req.principal, new_phone=req.body.new_phone, sms_code=req.body.sms_code, now=req.now,
                         source=req.source_ip)

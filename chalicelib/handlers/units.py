@@ -8,6 +8,8 @@ reads and writes only that unit's data. ID numbers, phones and bank accounts lea
 
 from __future__ import annotations
 
+import secrets
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import fields
@@ -116,7 +118,8 @@ class EmployeeIn(_In):
 
 class EmployeeChangeIn(_In):
     name: str | None = Field(default=None, min_length=1, max_length=40)
-    phone: str | None = None
+    phone: Mobile | None = None
+    reason: str = Field(default="单位申请变更职工信息", min_length=1, max_length=200, description="变更原因")
 
     @field_validator("phone")
     @classmethod
@@ -299,11 +302,16 @@ def employee(req: Request, account_no: str) -> EmployeeOut:
     return EmployeeOut.of(units.employee(req.subject, account_no))
 
 
-@api.route("/v1/units/me/employees/{account_no}", "PUT", roles=UNIT, body=EmployeeChangeIn, response=EmployeeOut,
-           errors=(404,), summary="Change an employee's name or phone (缴存人信息变更)")
-def change_employee(req: Request, account_no: str) -> EmployeeOut:
-    return EmployeeOut.of(units.update_employee(req.subject, account_no, name=req.body.name, phone=req.body.phone,
-                                                now=req.now))
+@api.route("/v1/units/me/employees/{account_no}", "PUT", roles=UNIT, body=EmployeeChangeIn, response=HallBusinessOut,
+           status=202, errors=(404, 409),
+           summary="Ask the center to change an employee's name or phone (缴存人信息变更); it waits in the center's "
+           "review queue (kind employee_change) and nothing changes before approval")
+def change_employee(req: Request, account_no: str) -> HallBusinessOut:
+    b = req.body
+    key = req.headers.get("idempotency-key")       # optional here: a repeat with the same key is the same request
+    serial = serial_from_key(req.scope(), key[:128], "BG") if key else "BG" + secrets.token_hex(8).upper()
+    return HallBusinessOut.of(units.request_employee_change(req.subject, account_no, serial=serial, name=b.name,
+                                                            phone=b.phone, reason=b.reason, now=req.now))
 
 
 @api.route("/v1/units/me/employees/{account_no}/seal", "POST", roles=UNIT, body=SealIn, response=EmployeeOut,

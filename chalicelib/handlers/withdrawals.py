@@ -49,6 +49,12 @@ class PurchaseDetails(_Details):
     purchase_contract_no: str = _CODE
 
 
+class DownPaymentDetails(_Details):
+    purchase_contract_no: str = _CODE
+    purchase_date: dt.date = Field(..., description="购房合同签订日期: the withdrawal is open within the policy's "
+                                                    "window after it (within_months)")
+
+
 class BuildDetails(_Details):
     build_contract_no: str = _CODE
 
@@ -63,10 +69,10 @@ class CommercialLoanDetails(_Details):
 
 
 DETAILS: dict[str, type[_Details]] = {
-    "retirement": RetirementDetails, "incapacity": NoDetails, "employment_ended": NoDetails,
+    "retirement": RetirementDetails, "incapacity": NoDetails, "abroad": NoDetails, "employment_ended": NoDetails,
     "unemployment": UnemploymentDetails, "rent": NoDetails, "purchase": PurchaseDetails, "build": BuildDetails,
     "hpf_loan_repayment": HpfLoanDetails, "commercial_loan_repayment": CommercialLoanDetails,
-    "property_fee": NoDetails, "loan_down_payment": PurchaseDetails,
+    "property_fee": NoDetails, "loan_down_payment": DownPaymentDetails,
 }
 
 
@@ -75,7 +81,8 @@ class TypeOut(BaseModel):
     name: str
     eligible: bool
     reason_if_not: str | None
-    reason_code: str | None = Field(None, description="pending, account_status, sealed_months, paid_months, "
+    reason_code: str | None = Field(None, description="pending, still_depositing, retirement_age, "
+                                    "contract_used, window, account_status, sealed_months, paid_months, "
                                     "open_loan, no_loan, offset_signed, interval, housing_exclusive, no_balance, "
                                     "no_account")
     max_amount: MoneyOut | None = Field(None, description="您本次可以提取的金额 (null when not eligible)")

@@ -3,7 +3,10 @@
 * 月缴存额调整: only in the adjustment month (July), at most ``adjustments_per_year`` times a deposit
   year (the HPF year runs from the day after interest settlement, 1 July, to 30 June), within the
   city's range;
-* 封存/启封: a normal flexible account may be sealed; a sealed one unsealed;
+* 封存/启封: a normal flexible account may be sealed; a sealed one unsealed. Sealing is 停缴 (seed 000:
+  "根据灵活就业缴存人本人意愿停缴住房公积金，对个人账户进行停缴封存"), so sealed months are not owed: after
+  启封 the first month due is the month of unsealing ("愿意继续缴存的，可在此申请启封"), and back-payment
+  (补缴) never reaches into the months the account was sealed (issue 16 item 13);
 * 退出缴存提取: the account is sealed and the person has no unsettled HPF loan.
 """
 
@@ -79,3 +82,15 @@ def check_depositing(kind: str, status: str) -> None:
     check_flexible(kind, status)
     if status == "sealed":
         raise errors.NotEligible("账户已封存，请先启封")
+
+
+def paid_through_after_unseal(*, paid_through: str | None, opened_on: str, unsealed: dt.date) -> str | None:
+    """缴至年月 after 启封 on ``unsealed``: the month before the month of unsealing, so that month is the first due
+    and no sealed month is owed; never earlier than it was (a month paid stays paid)."""
+    from chalicelib.rules import remittance as periods
+
+    before = periods.shift(periods.period_of(unsealed), -1)
+    first_due = periods.first_unpaid(paid_through, opened_on)
+    if periods.months_between(first_due, before) == 0:      # nothing unpaid before the month of unsealing
+        return paid_through
+    return before

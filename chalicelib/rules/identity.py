@@ -17,8 +17,6 @@ import datetime as dt
 import re
 import unicodedata
 
-from stdnum import luhn
-
 # GB 11643-1999 §4-§5: ISO 7064 MOD 11-2. Weight of position i (1-based, left to right) is 2**(18-i) mod 11; the
 # check character is 10X98765432[sum mod 11].
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -130,6 +128,20 @@ def card_problem(value: str) -> str | None:
     value = value.strip().replace(" ", "")
     if not value.isascii() or not re.fullmatch(r"[0-9]{12,19}", value):
         return "银行卡号须为12至19位数字"
-    if not luhn.is_valid(value):
+    if not luhn_valid(value):
         return "银行卡号校验不正确，请核对"
     return None
+
+
+def luhn_valid(digits: str) -> bool:
+    """ISO/IEC 7812-1 Annex B (Luhn): from the right, every second digit doubled (minus 9 above 9); the sum ends in 0.
+    Written here rather than imported: python-stdnum's package import costs a cold start about 30 ms."""
+    if not digits.isascii() or not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0

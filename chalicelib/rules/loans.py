@@ -336,8 +336,12 @@ def accrued_interest(balance_fen: int, annual_rate: Decimal, days: int, days_per
 
 
 def check_prepayment(*, status: str, paid_periods: int, balance_fen: int, amount_fen: int, used_this_year: int,
-                     rules: Any) -> None:
-    """提前还本 conditions of the policy's ``loans.prepayment`` (raises the refusal a borrower understands)."""
+                     rules: Any, principal_fen: int | None = None) -> None:
+    """提前还本 conditions of the policy's ``loans.prepayment`` (raises the refusal a borrower understands).
+
+    ``amount_fen`` is what the borrower pays; ``principal_fen`` what is left of it for the balance once the interest
+    accrued since the last installment is paid (default: all of it)."""
+    principal_fen = amount_fen if principal_fen is None else principal_fen
     from chalicelib import errors, money
 
     check_servicing(status)
@@ -350,7 +354,7 @@ def check_prepayment(*, status: str, paid_periods: int, balance_fen: int, amount
     if amount_fen < rules.min_amount:
         raise errors.ValidationFailed.field("amount", f"每次提前还款不少于 {money.format(rules.min_amount)} 元",
                                             message="提前还款金额低于最低金额")
-    if amount_fen >= balance_fen:
+    if principal_fen >= balance_fen:
         raise errors.ValidationFailed.field("amount", f"须小于贷款余额 {money.format(balance_fen)} 元",
                                             message="提前还款金额须小于贷款余额；一次还清请办理提前结清")
 
@@ -365,3 +369,48 @@ def check_servicing(status: str) -> None:
         raise errors.AlreadyDone("贷款已结清")
     if status != "normal":
         raise errors.NotEligible("贷款尚未发放，不能办理", details={"reason": "not_disbursed"})
+
+
+# ---------------------------------------------------------------- installments as the center charges them
+
+
+def due_on(disbursed_on: date, period_no: int, repayment_day: int) -> date:
+    """The due date of period ``period_no``: the repayment day, ``period_no`` months after disbursement (period 0 is
+    the disbursement itself)."""
+    return disbursed_on if period_no <= 0 else add_months(disbursed_on, period_no, repayment_day)
+
+
+def charged_interest(balance_fen: int, annual_rate: Decimal, monthly_interest: int, convention: str,
+                     interest_from: date, due: date, period_start: date, days_per_year: int) -> int:
+    """The interest an installment charges (还款明细 利息).
+
+    ``monthly``: the plan's ``balance × rate / 12`` (``monthly_interest``), except when interest was already paid
+    within the period (a prepayment on ``interest_from`` after ``period_start``): then the days left,
+    ``balance × rate / days_per_year × (due − interest_from)``, so no day is charged twice.
+    ``actual_days``: ``balance × rate / days_per_year × days`` from ``interest_from`` (the previous due date, or the
+    later date interest was paid to) to ``due`` — seed 004's 贷款明细 (balance 192897.15 at 3.575 % over the 31 days
+    2018-07-14 → 2018-08-14: 593.83)."""
+    if convention == "monthly" and interest_from <= period_start:
+        return monthly_interest
+    if convention not in ("monthly", "actual_days"):
+        raise ValueError(f"unknown interest convention {convention!r}")
+    return accrued_interest(balance_fen, annual_rate, (due - interest_from).days, days_per_year)
+
+
+def penalty_interest(overdue_fen: int, annual_rate: Decimal, days_late: int, factor: Decimal,
+                     days_per_year: int) -> int:
+    """罚息 on an overdue installment: ``overdue × rate / days_per_year × factor × days late`` (HALF_UP to the fen).
+
+    Source: domain-research §2.3 (the Bijie center's CommLoanAlgorithm: annual rate / 360 × 1.5 × days overdue)."""
+    if days_late <= 0 or overdue_fen <= 0:
+        return 0
+    with decimal.localcontext(_context()):
+        return _fen(Decimal(overdue_fen) * Decimal(annual_rate) / 100 / days_per_year * Decimal(factor) * days_late)
+
+
+def repriced_rate(current: Decimal, in_force: Decimal, term_months: int, term_over_months: int) -> Decimal | None:
+    """The rate a loan moves to on the repricing day (重定价), or None when it keeps its rate: loans with a term over
+    ``term_over_months`` take the rate in force; a shorter loan keeps its contract rate (PBOC, domain-research §2.1)."""
+    if term_months <= term_over_months or Decimal(current) == Decimal(in_force):
+        return None
+    return Decimal(in_force)

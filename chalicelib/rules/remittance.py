@@ -5,12 +5,18 @@
   ``closes_at`` (exclusive), China time — Taiyuan: 1st–25th, 08:00–17:00;
 * 汇缴 pays the current month, once, and only when every earlier month is paid (otherwise 补缴 first);
 * 补缴 pays every month from the first unpaid one up to a chosen end month before the current one,
-  at most ``max_months`` months, never for months before the account opened (when the policy says so).
+  at most ``max_months`` months, never for months before the account opened (when the policy says so);
+  each month at the monthly amount in force for that month (issue 16 item 5: an amount changed in July
+  is owed from July on, the months before it at the old amount), not today's;
+* what is due now (``remittance_due``): the quote of ``GET /v1/flexible/remittance`` and the reminder name
+  the month ``POST /v1/flexible/remittances`` accepts, or say that earlier months must be back-paid first
+  and quote that back-payment (issue 16 item 14).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib import clock, errors
@@ -61,6 +67,40 @@ def first_unpaid(paid_through: str | None, opened_on: str) -> str:
     if not paid_through:
         return opened
     return next_period(paid_through)
+
+
+# ---------------------------------------------------------------- the figures in force for a month
+
+
+@dataclass(frozen=True)
+class MonthlyTerms:
+    """From ``from_period`` on: ``amount`` fen a month; for an employee also the base and ratios behind it."""
+
+    from_period: str
+    amount: int
+    base: int | None = None
+    ratio_unit: str | None = None
+    ratio_person: str | None = None
+
+
+def terms_in_force(history: Sequence[MonthlyTerms], period: str, current: MonthlyTerms) -> MonthlyTerms:
+    """The entry in force for ``period``: the last (in history order) whose ``from_period`` is not after it.
+
+    History is oldest first; of two entries from the same month the later one wins (it was written later).
+    A month before the first entry takes the first entry; no history at all means the current figures.
+    """
+    if not history:
+        return current
+    found = history[0]
+    for entry in history:
+        if months_between(entry.from_period, period) > 0:
+            found = entry
+    return found
+
+
+def amounts_for(months: Sequence[str], history: Sequence[MonthlyTerms], current_amount: int) -> tuple[int, ...]:
+    current = MonthlyTerms(from_period="000001", amount=current_amount)
+    return tuple(terms_in_force(history, p, current).amount for p in months)
 
 
 # ---------------------------------------------------------------- the window (汇缴时间)
@@ -117,12 +157,14 @@ class BackPaymentQuote:
     from_period: str
     end_period: str
     months: int
-    amount: int          # fen
+    amount: int          # fen, the sum of ``amounts``
     periods: tuple[str, ...]
+    amounts: tuple[int, ...] = ()   # fen, one for each period: the monthly amount in force for it
 
 
 def quote_back_payment(*, end_period: str, now: dt.datetime, paid_through: str | None, opened_on: str,
-                       monthly_amount: int, rules: BackPayment) -> BackPaymentQuote:
+                       monthly_amount: int, rules: BackPayment,
+                       history: Sequence[MonthlyTerms] = ()) -> BackPaymentQuote:
     current = period_of(now)
     first = first_unpaid(paid_through, opened_on)
     opened = period_of(dt.date.fromisoformat(opened_on))
@@ -139,7 +181,59 @@ def quote_back_payment(*, end_period: str, now: dt.datetime, paid_through: str |
     if months > rules.max_months:
         raise errors.NotEligible(f"一次最多补缴 {rules.max_months} 个月",
                                  details={"from_period": first, "max_end_period": shift(first, rules.max_months - 1)})
-    if monthly_amount <= 0:
+    months_paid = tuple(periods(first, end_period))
+    amounts = amounts_for(months_paid, history, monthly_amount)
+    if any(a <= 0 for a in amounts):
         raise errors.NotEligible("月缴存额未设定，请到网点办理")
-    return BackPaymentQuote(from_period=first, end_period=end_period, months=months,
-                            amount=months * monthly_amount, periods=tuple(periods(first, end_period)))
+    return BackPaymentQuote(from_period=first, end_period=end_period, months=months, amount=sum(amounts),
+                            periods=months_paid, amounts=amounts)
+
+
+# ---------------------------------------------------------------- what is due now (应缴)
+
+
+@dataclass(frozen=True)
+class Due:
+    """What a flexible depositor can pay now.
+
+    ``state``: ``remit`` (``POST /v1/flexible/remittances`` accepts ``period`` now, window permitting),
+    ``back_payment_first`` (earlier months are unpaid: ``back_payment`` is the back-payment to make first),
+    ``paid`` (this month is paid) or ``sealed`` (the account must be unsealed first).
+    """
+
+    period: str
+    amount: int
+    state: str
+    message: str
+    from_period: str | None = None          # the first unpaid month
+    back_payment: BackPaymentQuote | None = None
+
+
+def remittance_due(*, now: dt.datetime, status: str, paid_through: str | None, opened_on: str,
+                   monthly_amount: int, rules: BackPayment, history: Sequence[MonthlyTerms] = ()) -> Due:
+    """The same rule as ``check_remittance`` (what POST accepts), said as a quote instead of a refusal."""
+    from chalicelib import money
+
+    current = period_of(now)
+    amount = amounts_for((current,), history, monthly_amount)[0]
+    if status == "sealed":
+        return Due(current, amount, "sealed", "账户已封存，请先启封后再缴存")
+    if paid_through and months_between(current, paid_through) > 0:
+        return Due(current, amount, "paid", f"{current} 已缴存，无需重复缴存")
+    first = first_unpaid(paid_through, opened_on)
+    if first == current:
+        return Due(current, amount, "remit", f"请汇缴 {current}，金额 {money.format(amount)} 元", from_period=first)
+    last = shift(current, -1)
+    if rules.max_months == 0:
+        return Due(current, amount, "back_payment_first", f"{first} 起尚未缴存，请到网点办理", from_period=first)
+    end = last if months_between(first, last) <= rules.max_months else shift(first, rules.max_months - 1)
+    try:
+        quote = quote_back_payment(end_period=end, now=now, paid_through=paid_through, opened_on=opened_on,
+                                   monthly_amount=monthly_amount, rules=rules, history=history)
+    except errors.ApiError as refusal:      # e.g. no monthly amount set: say why instead of quoting
+        return Due(current, amount, "back_payment_first", f"{first} 起尚未缴存：{refusal.message}", from_period=first)
+    more = "" if end == last else f"，其余月份（至 {last}）须再次补缴"
+    return Due(current, amount, "back_payment_first",
+               f"{first} 起尚未缴存，请先补缴 {quote.from_period}-{quote.end_period} 共 {quote.months} 个月"
+               f" {money.format(quote.amount)} 元{more}，再汇缴 {current}",
+               from_period=first, back_payment=quote)

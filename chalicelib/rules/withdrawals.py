@@ -5,12 +5,26 @@ Every number comes from the policy's ``withdrawals`` section; the inputs are pla
 one type, in the order a citizen is told about them:
 
 1. another withdrawal application is waiting for the center's review (在途业务) → ``pending``;
+
+then the checks of the person, whichever account pays:
+
+* ``person_not_depositing``: none of the person's accounts is still paid into (status normal) → ``still_depositing``.
+  A person depositing at a new unit has not lost their job nor retired, whatever an old sealed account says;
+* ``retirement_age``: today the person has reached the statutory retirement age (:mod:`chalicelib.rules.retirement`,
+  :class:`PersonFacts`) → ``retirement_age``; below it, with ``early_retirement: review`` and a retirement approval
+  in the details (离退休证号 and 批准日期), the application goes to review marked early (``Verdict.early``);
+* ``once_per_contract``: the contract named in the details has not had this type before → ``contract_used``;
+* ``within_months``: the date named in the details (e.g. the purchase date) is at most that many months ago
+  → ``window``;
+
+then, account by account:
+
 2. the account's status is not one the type allows (normal / sealed) → ``account_status``;
 3. ``min_sealed_months``: sealed (停缴) for at least that many months → ``sealed_months``. The sealing date is
    the account's ``sealed_on``, or for records imported without it the first day after the month paid through;
 4. ``min_paid_months``: deposited at least that many months (opening month to the month paid through) and not
    behind (paid through at least last month) → ``paid_months``;
-5. ``no_open_loan``: no unsettled HPF loan → ``open_loan``;
+5. ``no_open_loan``: no unsettled HPF loan → ``open_loan`` (for an account-closing type: "请先结清住房公积金贷款");
 6. ``loan_statuses``: the person has such a loan (the one named, when the type names one) → ``no_loan``;
    ``not_with_offset``: not while that loan has monthly offset (月对冲) signed → ``offset_signed``;
 7. ``interval_months``: the last withdrawal of this type is at least that long ago → ``interval``
@@ -27,8 +41,9 @@ A person with several open accounts is judged on each; the verdict is the accoun
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from chalicelib import errors, money
@@ -60,6 +75,22 @@ class LoanFacts:
 
 
 @dataclass(frozen=True)
+class PersonFacts:
+    """What the ID number tells: the day the statutory retirement age is reached, and that age (60岁1个月)."""
+
+    retires_on: dt.date | None = None
+    retirement_age: str | None = None
+
+
+RETIREMENT_APPROVAL = ("retire_cert_no", "approved_on")      # 离退休证号, 批准日期 (CONTRACT section 5)
+
+
+def contract_key(contract_no: str) -> str:
+    """A contract number as the once-per-contract marker keeps it (spaces and case do not make another)."""
+    return "".join(contract_no.split()).upper()
+
+
+@dataclass(frozen=True)
 class History:
     """What the person withdrew before: the latest date per type, the housing-consumption types used in
     today's calendar year, and the type of an application still waiting for review (if any)."""
@@ -67,6 +98,7 @@ class History:
     last_on: dict[str, dt.date] = field(default_factory=dict)
     housing_types_this_year: frozenset[str] = frozenset()
     pending: str | None = None
+    contracts_used: frozenset[tuple[str, str]] = frozenset()     # (type, contract_key) already withdrawn for
 
 
 @dataclass(frozen=True)
@@ -79,6 +111,7 @@ class Verdict:
     reason: str | None = None
     account_no: str | None = None
     contract_no: str | None = None      # the loan the amount was capped by / the type needs
+    early: bool = False                 # retirement below the statutory age, on an approval the center checks
 
     @property
     def message(self) -> str:
@@ -122,18 +155,65 @@ def _period(day: dt.date) -> str:
 
 
 def evaluate(kind: str, policy: Withdrawals, accounts: Sequence[AccountFacts], loans: Sequence[LoanFacts],
-             history: History, today: dt.date, *, contract_no: str | None = None) -> Verdict:
-    """The verdict of one type for one person today (see the module doc)."""
+             history: History, today: dt.date, *, contract_no: str | None = None,
+             person: PersonFacts | None = None, details: Mapping[str, str] | None = None) -> Verdict:
+    """The verdict of one type for one person today (see the module doc). ``details`` are the application's
+    (None when only asking which types are open: the checks on them are then left to the application)."""
     rule = policy.types[kind]
     candidates = sorted((a for a in accounts if a.status != "closed"),
                         key=lambda a: (STATUS_ORDER.get(a.status, 9), -a.opened_on.toordinal(), a.account_no))
     if not candidates:
         return Verdict(kind, rule.name, False, reason_code="no_account", reason="您没有可以办理提取的公积金账户")
+    refused = _person(kind, rule, policy, candidates, history, today, person, details)
+    if isinstance(refused, Verdict):
+        return refused
     verdicts = [_one(kind, rule, policy, acct, loans, history, today, contract_no) for acct in candidates]
     eligible = [v for v in verdicts if v.eligible]
     if eligible:
-        return max(eligible, key=lambda v: v.max_amount)
+        best = max(eligible, key=lambda v: v.max_amount)
+        return dataclasses.replace(best, early=refused == "early")
     return verdicts[0]
+
+
+def _person(kind: str, rule: WithdrawalRule, policy: Withdrawals, candidates: Sequence[AccountFacts],
+            history: History, today: dt.date, person: PersonFacts | None,
+            details: Mapping[str, str] | None) -> Verdict | str | None:
+    """The checks of the person (not of one account): a refusal, "early" (retirement below the age, for review),
+    or None."""
+    first = candidates[0]
+    if history.pending:
+        pending = policy.types[history.pending].name if history.pending in policy.types else "提取"
+        return _no(kind, rule, first, "pending", f"您的{pending}申请正在审核中，请等待审核结果后再办理")
+    if rule.person_not_depositing and any(a.status == "normal" for a in candidates):
+        return _no(kind, rule, first, "still_depositing",
+                   f"您名下还有正常缴存的住房公积金账户，不能办理{rule.name}；"
+                   f"{rule.name}须在您的全部账户停缴（封存）后办理")
+    outcome = None
+    if rule.retirement_age:
+        if person is None or person.retires_on is None:
+            return _no(kind, rule, first, "retirement_age", f"无法确定您的法定退休年龄，请到网点办理{rule.name}")
+        if today < person.retires_on:
+            approval = details is not None and all(details.get(f) for f in RETIREMENT_APPROVAL)
+            if rule.early_retirement == "review" and approval:
+                outcome = "early"
+            else:
+                said = f"您的法定退休年龄为{person.retirement_age}，{person.retires_on.isoformat()} 起可办理{rule.name}"
+                if rule.early_retirement == "review":
+                    said += "；已办理提前退休手续的，请填写离退休证号和批准日期提交申请，由公积金中心审核"
+                return _no(kind, rule, first, "retirement_age", f"未到法定退休年龄：{said}")
+    if rule.once_per_contract and details is not None and details.get(rule.once_per_contract):
+        number = details[rule.once_per_contract]
+        if (kind, contract_key(number)) in history.contracts_used:
+            return _no(kind, rule, first, "contract_used",
+                       f"合同 {number} 已办理过{rule.name}，每份合同只能办理一次")
+    if rule.within_months and details is not None and details.get(rule.within_months_of or ""):
+        since = dt.date.fromisoformat(details[rule.within_months_of])
+        until = add_months(since, rule.within_months)
+        if today > until:
+            return _no(kind, rule, first, "window",
+                       f"{rule.name}须在购房之日（{since.isoformat()}）起 {rule.within_months} 个月内办理，"
+                       f"已于 {until.isoformat()} 截止")
+    return outcome
 
 
 def _no(kind: str, rule: WithdrawalRule, acct: AccountFacts, code: str, reason: str,
@@ -144,9 +224,6 @@ def _no(kind: str, rule: WithdrawalRule, acct: AccountFacts, code: str, reason: 
 
 def _one(kind: str, rule: WithdrawalRule, policy: Withdrawals, acct: AccountFacts, loans: Sequence[LoanFacts],
          history: History, today: dt.date, contract_no: str | None) -> Verdict:
-    if history.pending:
-        pending = policy.types[history.pending].name if history.pending in policy.types else "提取"
-        return _no(kind, rule, acct, "pending", f"您的{pending}申请正在审核中，请等待审核结果后再办理")
     if acct.status not in rule.account_status:
         allowed = "或".join(STATUS_NAMES[s] for s in rule.account_status)
         if acct.status == "frozen":
@@ -167,6 +244,9 @@ def _one(kind: str, rule: WithdrawalRule, policy: Withdrawals, acct: AccountFact
                        f"须连续足额缴存满 {rule.min_paid_months} 个月方可办理{rule.name}")
     open_loans = [loan for loan in loans if loan.status in UNSETTLED_LOAN_STATUSES]
     if rule.no_open_loan and open_loans:
+        if rule.closes_account:
+            return _no(kind, rule, acct, "open_loan",
+                       f"您有未结清的住房公积金贷款，请先结清住房公积金贷款后再办理{rule.name}（销户）")
         return _no(kind, rule, acct, "open_loan", f"您有未结清的住房公积金贷款，不能办理{rule.name}")
     loan: LoanFacts | None = None
     if rule.loan_statuses:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import errors
+from chalicelib import errors, policy
 from chalicelib.http import auth
 from chalicelib.rules.identity import normalize_id_number
 from chalicelib.services import audit, identity, lockout, notify, passwords, sms_codes
@@ -22,21 +22,27 @@ def _tell(user, what: str, now: datetime) -> None:
 
 def reset_password(*, name: str, id_number: str, sms_code: str, new_password: str, now: datetime,
                    source: str = "") -> None:
+    """找回密码. The order matters (issue 17 item 3): the attempt is counted against the ID number and the
+    source, then the code is checked, and only a caller who holds the code sent to the phone on record learns
+    anything about the new password (it may not contain that phone). Every failure before the code is the
+    same ``SMS_CODE_INVALID``; the code stays usable when only the new password is refused."""
     from chalicelib.store.users import User
 
     id_number = normalize_id_number(id_number)
+    _count_attempt(id_number, source, now=now)
     user = identity.user_by_id_number(id_number)
     person = identity.person_in_records(id_number) if user else None
     if person is not None and person.name.strip() != name.strip():
         person = None
-    identity.check_password(new_password, id_number=id_number, phone=user.phone if user else None,
-                            field="new_password")
+    phone = user.phone if person else ""
     try:
-        sms_codes.verify(user.phone if person else "", "reset_password", sms_code, now=now)
+        sms_codes.verify(phone, "reset_password", sms_code, now=now, consume=False)
     except errors.SmsCodeInvalid:
         audit.record("auth.password.reset", role=auth.DEPOSITOR, who=user.user_id if person else id_number,
                      result=audit.REFUSED, now=now, source=source, details={"reason": "sms_code"})
         raise
+    identity.check_password(new_password, id_number=id_number, phone=user.phone, field="new_password")
+    sms_codes.verify(phone, "reset_password", sms_code, now=now)   # now used up (a racing twin loses here)
     user.update(actions=[User.password_hash.set(passwords.hash_password(new_password)),
                          User.version.add(1)])
     ended = auth.revoke_sessions_of(user.user_id, role=auth.DEPOSITOR)
@@ -44,6 +50,19 @@ def reset_password(*, name: str, id_number: str, sms_code: str, new_password: st
     _tell(user, "重置", now)
     audit.record("auth.password.reset", role=auth.DEPOSITOR, who=user.user_id, result=audit.OK, now=now,
                  source=source, details={"sessions_ended": ended})
+
+
+def _count_attempt(id_number: str, source: str, *, now: datetime) -> None:
+    """At most ``reset_attempts_per_id_per_day`` tries for one ID number and ``..._per_source_per_day`` from
+    one source a China-time day, known or unknown ID alike; 429 beyond."""
+    sec = policy.get().security
+    try:
+        if source:
+            sms_codes.take_daily("reset-src", source, sec.reset_attempts_per_source_per_day, now)
+        sms_codes.take_daily("reset-id", id_number or "-", sec.reset_attempts_per_id_per_day, now)
+    except errors.RateLimited as exc:
+        raise errors.RateLimited("找回密码尝试次数过多，请明天再试或到公积金中心网点办理",
+                                 retry_after=exc.details["retry_after"]) from None
 
 
 def change_password(principal: auth.Principal, *, old_password: str, new_password: str, now: datetime,

@@ -8,9 +8,11 @@ Every application is a business record owned by ``developer:<no>`` waiting in th
 * ``building`` — under an approved project; approval makes its houses usable in loan applications;
 * ``project_material`` — uploads (purpose ``material``) added to the project's materials on approval;
 * ``loan_application`` — a buyer's HPF loan, checked against the policy (term, share of the price, the
-  city's highest loan, the rate table); approval creates the loan contract (:class:`~chalicelib.store.loans.Loan`)
-  with its progress stages, which the buyer then sees among their loans. The buyer is told at submission and
-  at the decision.
+  city's highest loan, the buyer's age at the end of the term, no unsettled HPF loan:
+  :mod:`chalicelib.rules.loan_eligibility`); approval re-checks the buyer's loans and creates the loan contract
+  (:class:`~chalicelib.store.loans.Loan`) with its progress stages, which the buyer then sees among their loans;
+  disbursement fixes the rate in force that day (the application's rate is a quote). The buyer is told at
+  submission and at the decision.
 
 Developers themselves are registered by a center administrator.
 """
@@ -25,6 +27,7 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, money, policy
+from chalicelib.rules import identity, loan_eligibility, retirement
 from chalicelib.rules import loans as loan_rules
 from chalicelib.services import audit, business, notify, uploads
 from chalicelib.store import base
@@ -290,6 +293,10 @@ def submit_loan_application(developer_no: str, *, serial: str, buyer_name: str, 
                                  f"（{money.format(by_price)} 元）")
     elif principal > limits.loan_max_principal:
         problems["principal"] = f"贷款金额不能超过 {money.format(limits.loan_max_principal)} 元"
+    if "term_months" not in problems:
+        too_old = _age_problem(buyer_id_number, now.astimezone(clock.CHINA).date(), term_months)
+        if too_old:
+            problems["term_months"] = too_old
     if problems:
         raise errors.ValidationFailed(details={"fields": problems})
     try:
@@ -300,6 +307,7 @@ def submit_loan_application(developer_no: str, *, serial: str, buyer_name: str, 
         raise errors.NotEligible("购房人不是本市住房公积金缴存人，或姓名与身份证号不符")
     if not any(a.status == "normal" for a in Account.person_index.query(buyer_id_number)):
         raise errors.NotEligible("购房人的住房公积金账户不是正常缴存状态，不能申请公积金贷款")
+    _no_unsettled_loan(buyer_id_number)
     day = now.astimezone(clock.CHINA).date()
     rate = loan_rules.rate_for(cfg.rates, day, term_months, "first" if first_home else "second")
     record = business.new_record(
@@ -320,6 +328,25 @@ def submit_loan_application(developer_no: str, *, serial: str, buyer_name: str, 
     return record
 
 
+def _age_problem(id_number: str, start: dt.date, term_months: int) -> str | None:
+    """The buyer's age at the end of the term (statutory retirement age + the policy's years)."""
+    cfg = policy.get()
+    birth = identity.birth_date(id_number)
+    group = retirement.group_for(cfg.retirement_age, male=identity.is_male(id_number), use="loan")
+    return loan_eligibility.age_problem(
+        start=start, term_months=term_months, retires_on=retirement.retirement_date(birth, group),
+        retirement_age=retirement.describe(retirement.age_months(birth, group)),
+        years_after_retirement=cfg.loans.years_after_retirement)
+
+
+def _no_unsettled_loan(id_number: str, *, but: str | None = None) -> None:
+    """One HPF loan at a time: refused while the buyer has another one not settled (``but`` this one)."""
+    statuses = [x.status for x in Loan.person_index.query(id_number) if x.contract_no != but]
+    if loan_eligibility.has_unsettled(statuses):
+        raise errors.NotEligible("购房人有未结清的住房公积金贷款，须结清后方可再次申请公积金贷款",
+                                 details={"reason": "open_loan"})
+
+
 def contract_no_for(serial: str) -> str:
     return "HT" + _digest(serial)
 
@@ -328,6 +355,7 @@ def _approve_loan(record: BusinessRecord, opinion: str, now: dt.datetime) -> str
     """Approval (中心审批) creates the loan contract (借款合同); disbursement (贷款发放) is the next stage."""
     d = _details(record)
     contract_no = contract_no_for(record.serial_no)
+    _no_unsettled_loan(d["buyer_id_number"], but=contract_no)    # another application may have been approved
     local = now.astimezone(clock.CHINA)
     at = clock.iso(now)
     names = dict(STAGES)
@@ -384,12 +412,14 @@ def disburse(contract_no: str, *, on: dt.date | None, operator: str, now: dt.dat
     day = on or now.astimezone(clock.CHINA).date()
     if day > now.astimezone(clock.CHINA).date():
         raise errors.ValidationFailed.field("disbursed_on", "放款日期不能晚于今天")
+    rate = _rate_at_disbursement(loan, day)
     stages = [Stage(code=s.code, name=s.name, state=s.state, at=s.at, note=s.note) for s in (loan.stages or [])
               if s.code != "disbursed"]
     stages.append(Stage(code="disbursed", name=dict(STAGES)["disbursed"], state="done", at=clock.iso(now),
-                        note=f"{day.isoformat()} 放款"))
+                        note=f"{day.isoformat()} 放款，年利率 {rate}%"))
     try:
         loan.update(actions=[Loan.status.set("normal"), Loan.disbursed_on.set(day.isoformat()),
+                             Loan.annual_rate.set(rate),
                              Loan.repayment_day.set(min(day.day, 28)), Loan.stages.set(stages),
                              Loan.version.add(1), Loan.updated_at.set(now)],
                     condition=(Loan.status == "approved") & (Loan.version == loan.version))
@@ -401,9 +431,22 @@ def disburse(contract_no: str, *, on: dt.date | None, operator: str, now: dt.dat
                  details={"contract_no": contract_no, "principal": money.format(int(loan.principal))})
     notify.citizen(loan.id_number, title="贷款已发放",
                    body=f"您的住房公积金贷款（合同号 {contract_no}）已于 {day.isoformat()} 发放，金额 "
-                        f"{money.format(int(loan.principal))} 元，每月 {loan.repayment_day} 日还款。",
+                        f"{money.format(int(loan.principal))} 元，年利率 {rate}%，每月 {loan.repayment_day} 日还款。",
                    kind="business", now=now, key=f"disbursed#{contract_no}", serial_no=loan.application_serial)
     return loan
+
+
+def _rate_at_disbursement(loan: Loan, day: dt.date) -> str:
+    """The rate in force on the day of disbursement for the loan's term and home (first/second, from its
+    application); a loan without an application keeps its rate."""
+    if not loan.application_serial:
+        return loan.annual_rate
+    try:
+        application = BusinessRecord.get(loan.application_serial, consistent_read=True)
+    except BusinessRecord.DoesNotExist:
+        return loan.annual_rate
+    home = _details(application).get("home", "first")
+    return format(loan_rules.rate_for(policy.get().rates, day, int(loan.term_months), home), "f")
 
 
 def loan_application(developer_no: str, serial: str) -> tuple[BusinessRecord, Loan | None]:

@@ -24,7 +24,7 @@ from chalicelib.rules import remittance as periods
 from chalicelib.services import appointments, business, cards, ledger, notify
 from chalicelib.services.remittance import flexible_account
 from chalicelib.store import base
-from chalicelib.store.accounts import Account
+from chalicelib.store.accounts import Account, Terms, append_terms, terms_entry
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.kv import StateItem
 from chalicelib.store.loans import Loan
@@ -101,10 +101,12 @@ def _approve_opening(record: BusinessRecord, opinion: str, now: dt.datetime) -> 
     except Person.DoesNotExist:
         Person(id_number, name=d.get("name", ""), phone=d.get("phone", ""), updated_at=now).save()
     day = now.astimezone(clock.CHINA).date()
+    amount = int(record.amount or policy.get().flexible.monthly_amount_min)
     account = Account(flexible_account_no(record.serial_no), id_number=id_number, kind="flexible", status="normal",
-                      monthly_amount=int(record.amount or policy.get().flexible.monthly_amount_min), balance=0,
+                      monthly_amount=amount, balance=0,
                       paid_through=periods.shift(periods.period_of(day), -1), opened_on=day.isoformat(),
-                      remit_group="flexible", updated_at=now)
+                      remit_group="flexible", updated_at=now,
+                      terms_history=[Terms(from_period=periods.period_of(day), amount=amount)])
     try:
         account.save(condition=Account.account_no.does_not_exist())
     except PutError as exc:
@@ -170,12 +172,22 @@ def set_sealed(*, id_number: str, sealed: bool, serial: str, now: dt.datetime) -
     new_status, old_status = ("sealed", "normal") if sealed else ("normal", "sealed")
     title = "封存" if sealed else "启封"
     actions = [Account.status.set(new_status), Account.version.add(1), Account.updated_at.set(now)]
+    details = None
     if sealed:
         actions += [Account.sealed_on.set(now.astimezone(clock.CHINA).date().isoformat()), Account.remit_group.remove()]
     else:
         actions += [Account.sealed_on.remove(), Account.remit_group.set("flexible")]
+        # sealed months are not owed: the month of unsealing is the first due (a sealed account takes no payment,
+        # so paid_through cannot move under us; the status condition below guards the rest)
+        after = rules.paid_through_after_unseal(paid_through=acct.paid_through, opened_on=acct.opened_on,
+                                                unsealed=now.astimezone(clock.CHINA).date())
+        if after != acct.paid_through:
+            actions.append(Account.paid_through.set(after))
+            details = {"paid_through_before": acct.paid_through or "", "paid_through": after,
+                       "sealed_on": acct.sealed_on or ""}
     rec = business.new_record(serial_no=serial, owner=id_number, kind="flexible_seal" if sealed else "flexible_unseal",
-                              title=title, now=now, review=False, status="done", account_no=acct.account_no)
+                              title=title, now=now, review=False, status="done", account_no=acct.account_no,
+                              details=details)
     rec.decided_at = clock.iso(now)
     try:
         with TransactWrite(connection=base.connection()) as tx:
@@ -212,13 +224,15 @@ def adjust_monthly_amount(*, id_number: str, amount: int, serial: str, now: dt.d
                               details={"before": money.format(int(acct.monthly_amount or 0)),
                                        "after": money.format(amount), "deposit_year": year})
     rec.decided_at = clock.iso(now)
+    # the new amount holds from this month on; the months before keep the amount they had (issue 16 item 5)
+    history = append_terms(acct, terms_entry(periods.period_of(now), acct, amount=amount))
     try:
         with TransactWrite(connection=base.connection()) as tx:
             tx.update(StateItem(counter_pk, counter_sk), actions=[StateItem.count.add(1),
                                                                   StateItem.updated_at.set(clock.iso(now))],
                       condition=StateItem.count.does_not_exist() | (StateItem.count < flex.adjustments_per_year))
             tx.update(Account(acct.account_no), actions=[Account.monthly_amount.set(amount), Account.version.add(1),
-                                                         Account.updated_at.set(now)],
+                                                         Account.updated_at.set(now), history],
                       condition=(Account.kind == "flexible") & (Account.status != "closed"))
             tx.save(rec, condition=BusinessRecord.serial_no.does_not_exist())
     except TransactWriteError:

@@ -1,7 +1,10 @@
 """Registration (用户注册) and finding users: who a principal is, and whether a person may register.
 
 A person may register when name, ID number and phone match the center's records (a person with an
-account). One user per ID number, one per phone, one per Alipay user: each is claimed in the ``state``
+account) and that phone came from the center or was proven by the person: a phone a unit typed when it
+registered a person the center did not know (``Person.phone_source == "unit"``) is not proof of who is
+registering, because the unit may hold it (issue 17 item 1); the person confirms it at a branch first.
+One user per ID number, one per phone, one per Alipay user: each is claimed in the ``state``
 table in the same transaction that writes the user, so two racing registrations cannot both win.
 """
 
@@ -18,6 +21,8 @@ from chalicelib.http import auth
 from chalicelib.rules.identity import id_number_problem, normalize_id_number, normalize_phone, phone_problem
 from chalicelib.services import audit, passwords, sms_codes
 
+PHONE_NOT_PROVEN = ("您在公积金中心登记的手机号由单位代为登记，尚未经本人核实，暂不能用于网上注册。"
+                    "请携带身份证到公积金中心任一网点核实手机号后再注册")
 NOT_IN_RECORDS = ("您填写的姓名、身份证号或手机号与公积金中心登记的信息不一致（或尚未开立公积金账户），"
                   "请携带身份证到公积金中心任一网点核实更正后再注册")
 
@@ -101,6 +106,11 @@ def matches_records(name: str, id_number: str, phone: str | None):
     return person
 
 
+def phone_trusted(person) -> bool:
+    """The person's phone on record came from the center or was proven by the person (not typed by a unit)."""
+    return getattr(person, "phone_source", None) != "unit"
+
+
 def check_id_number(value: str, *, now: datetime, field: str = "id_number") -> str:
     value = normalize_id_number(value)
     problem = id_number_problem(value, today=now.date())
@@ -166,10 +176,15 @@ def register(*, name: str, id_number: str, phone: str, password: str, query_pass
         audit.record("auth.register", role=auth.DEPOSITOR, who=id_number, result=audit.REFUSED, now=now,
                      source=source, details={"reason": "sms_code"})
         raise
-    if matches_records(name, id_number, phone) is None:
+    person = matches_records(name, id_number, phone)
+    if person is None:
         audit.record("auth.register", role=auth.DEPOSITOR, who=id_number, result=audit.REFUSED, now=now,
                      source=source, details={"reason": "not_in_records"})
         raise errors.NotEligible(NOT_IN_RECORDS)
+    if not phone_trusted(person):
+        audit.record("auth.register", role=auth.DEPOSITOR, who=id_number, result=audit.REFUSED, now=now,
+                     source=source, details={"reason": "phone_not_proven"})
+        raise errors.NotEligible(PHONE_NOT_PROVEN)
     try:
         user = create_user(id_number=id_number, phone=phone, now=now, password=password,
                            query_password=query_password)

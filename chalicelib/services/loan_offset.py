@@ -1,20 +1,31 @@
 """Monthly offset deduction (月对冲扣划): the ``loan-offset-deduction`` job.
 
 On each repayment day (China time) every loan with offset signed (one Query of the sparse ``offset-index`` by
-repayment day; on a month's last day also the days the month does not have) pays the installment of its next
-unpaid period from the borrower's HPF account:
+repayment day; on a month's last day also the days the month does not have) pays its installments that have fallen
+due, oldest first — arrears (逾期) before this month's:
 
-* the installment is the first period of the loan's remaining plan (:func:`chalicelib.rules.loans.next_installment`);
-* the HPF account (the borrower's normal or sealed account with the most money; a frozen account is not used)
-  keeps ``withdrawals.keep_while_loan_open`` (0.01) while the loan is open, and pays at most what is above it
-  (全额对冲, or 差额对冲 when short); the rest is left to the bank repayment card (the bank's entrusted debit
-  collects it) and the borrower's message says how much and from which card;
+* what a period costs: the plan's principal part (:func:`chalicelib.rules.loans.next_installment` on the remaining
+  balance and months) and its interest under the policy's convention (``loans.repayment.interest``: the plan's
+  monthly interest, or ``balance × rate / 360 × days`` since the previous due date,
+  :func:`chalicelib.rules.loans.charged_interest`), plus penalty interest (罚息) when it is paid after its due date
+  (``overdue × rate / 360 × penalty_factor × days late``);
+* who pays: the HPF account (the borrower's normal or sealed account with the most money; a frozen account is not
+  used) keeps ``withdrawals.keep_while_loan_open`` (0.01) while the loan is open and pays at most what is above it;
+  the shortfall is debited from the loan's repayment bank account through the bank gateway. The split is decided
+  once per period and day and kept (``state`` item ``offset#<contract>#<period>``, sk the date) so a retry debits
+  the same amount under the same reference ``DK<contract>-<period>-<yyyymmdd>`` (the bank answers the same for
+  the same reference: never twice);
 * one transaction posts the ledger withdrawal (``kind="offset"``, serial ``DC<contract>-<period>``), puts the
-  :class:`~chalicelib.store.loans.Repayment` of the period (``source="offset"``) and moves the loan on
-  (``paid_periods``, ``balance``, conditioned on its version and on the period still being the next one).
+  :class:`~chalicelib.store.loans.Repayment` (``source="offset"``, ``from_hpf``, ``from_bank``, ``penalty``) and moves
+  the loan on (``paid_periods``, ``balance``, arrears cleared; conditioned on its version and period);
+* the bank declines: nothing is recorded as paid; the loan becomes ``overdue`` with its ``arrears`` and
+  ``overdue_since`` and the borrower is told. The next repayment day collects it first, with its penalty;
+* bank-debited money that cannot be posted (the HPF account no longer covers its part, or the loan changed so the
+  figures no longer hold) is paid back to the card (reference ``…R``) and the installment is left unpaid.
 
-Once per period even when run twice: a loan whose latest installment is dated this month is skipped, the serial is
-derived from the contract and the period (a second posting replays), and the repayment is put only if absent.
+Idempotent: a period already recorded is skipped, the split and the bank reference are fixed per day, the ledger
+serial is derived from the contract and the period (a second posting replays), the repayment is put only if absent,
+and the messages are keyed by serial.
 """
 
 from __future__ import annotations
@@ -23,18 +34,22 @@ import calendar
 import datetime as dt
 from decimal import Decimal
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, fanout, log, masking, money, policy
+from chalicelib.adapters import bank
 from chalicelib.rules import loans as rules
 from chalicelib.services import ledger, notify
 from chalicelib.store import base
 from chalicelib.store.accounts import Account
-from chalicelib.store.loans import EXTRA_KEY_BASE, Loan, Repayment
+from chalicelib.store.kv import StateItem
+from chalicelib.store.loans import Loan, Repayment
 
 logger = log.get("loan_offset")
 _ATTEMPTS = 5
+_MAX_PERIODS = 12          # periods one loan may catch up in one run (arrears first)
+PAID = ("full", "partial", "bank_only")
 
 
 class _Moved(Exception):
@@ -45,6 +60,10 @@ class _Recorded(Exception):
     """This period's repayment is already recorded."""
 
 
+class _Short(errors.Conflict):
+    """The HPF account no longer covers the part of the installment decided for it."""
+
+
 def due_days(today: dt.date) -> list[int]:
     """Repayment days due today: today's, and on a month's last day the later days it does not have."""
     last = calendar.monthrange(today.year, today.month)[1]
@@ -53,19 +72,12 @@ def due_days(today: dt.date) -> list[int]:
 
 def run_deduction(now: dt.datetime) -> dict:
     today = now.astimezone(clock.CHINA).date()
-    counts = {"full": 0, "partial": 0, "bank_only": 0, "already": 0, "skipped": 0}
+    counts = {"full": 0, "partial": 0, "bank_only": 0, "overdue": 0, "pending": 0, "already": 0, "skipped": 0}
     for day in due_days(today):
         for outcome in fanout.each(lambda key: deduct(key.contract_no, today, now), Loan.offset_index.query(day)):
             counts[outcome] += 1
     log.event(logger, "offset deduction", date=today.isoformat(), **counts)
     return {"date": today.isoformat(), **counts}
-
-
-def _paid_this_month(contract_no: str, today: dt.date) -> bool:
-    for r in Repayment.query(contract_no, Repayment.period_no < EXTRA_KEY_BASE, scan_index_forward=False,
-                             consistent_read=True, limit=1):
-        return r.date[:7] == today.isoformat()[:7]
-    return False
 
 
 def _hpf_account(id_number: str) -> Account | None:
@@ -74,34 +86,132 @@ def _hpf_account(id_number: str) -> Account | None:
 
 
 def deduct(contract_no: str, today: dt.date, now: dt.datetime) -> str:
-    """Pay one loan's installment due today; returns full | partial | bank_only | already | skipped."""
+    """Collect a loan's installments due by today, arrears first.
+
+    Returns the outcome of the last period it worked on: full | partial | bank_only (paid), overdue (the bank
+    declined), pending (the bank did not answer: the next firing goes on), already (nothing due), skipped."""
+    outcome = "already"
+    for _ in range(_MAX_PERIODS):
+        step = _collect(contract_no, today, now)
+        if step == "already" and outcome in PAID:
+            break
+        outcome = step
+        if step not in PAID:
+            break
+    return outcome
+
+
+# ---------------------------------------------------------------- one period
+
+
+def _figures(loan: Loan, period_no: int, due: dt.date, today: dt.date) -> dict[str, int]:
+    """principal, interest, penalty and total of period ``period_no`` of ``loan`` collected ``today``."""
+    cfg = policy.get().loans
+    rate = Decimal(loan.annual_rate)
+    paid = int(loan.paid_periods or 0)
+    plan = rules.next_installment(int(loan.balance), rate, rules.remaining_months(int(loan.term_months), paid),
+                                  loan.method)
+    start = rules.due_on(dt.date.fromisoformat(loan.disbursed_on), period_no - 1, int(loan.repayment_day))
+    interest_from = max(start, dt.date.fromisoformat(loan.interest_paid_to)) if loan.interest_paid_to else start
+    interest = rules.charged_interest(int(loan.balance), rate, plan.interest, cfg.repayment.interest, interest_from,
+                                      due, start, cfg.settlement.days_per_year)
+    penalty = rules.penalty_interest(plan.principal + interest, rate, (today - due).days,
+                                     cfg.repayment.penalty_factor, cfg.settlement.days_per_year)
+    return {"principal": plan.principal, "interest": interest, "penalty": penalty,
+            "total": plan.principal + interest + penalty}
+
+
+def _intent(contract_no: str, period_no: int, today: dt.date, figures: dict[str, int], available: int,
+            version: int, now: dt.datetime) -> StateItem:
+    """The split of this period's collection today, decided once (a retry reads it back; kept 400 days)."""
+    from_hpf = min(figures["total"], available)
+    item = StateItem(f"offset#{contract_no}#{period_no:03d}", today.isoformat(), status="open",
+                     ttl=now + dt.timedelta(days=400),
+                     data={**{k: str(v) for k, v in figures.items()}, "from_hpf": str(from_hpf),
+                           "from_bank": str(figures["total"] - from_hpf), "loan_version": str(version)})
+    try:
+        item.save(condition=StateItem.pk.does_not_exist())
+        return item
+    except PutError:
+        return StateItem.get(item.pk, item.sk, consistent_read=True)
+
+
+def _mark(intent: StateItem, status: str) -> None:
+    intent.update(actions=[StateItem.status.set(status)])
+
+
+def _collect(contract_no: str, today: dt.date, now: dt.datetime) -> str:
+    try:
+        loan = Loan.get(contract_no, consistent_read=True)
+    except Loan.DoesNotExist:
+        return "skipped"
+    paid = int(loan.paid_periods or 0)
+    if not loan.offset_signed or loan.status not in rules.OPEN_LOAN_STATUSES \
+            or rules.remaining_months(int(loan.term_months), paid) < 1 or int(loan.balance or 0) <= 0:
+        return "skipped"
+    period_no = paid + 1
+    due = rules.due_on(dt.date.fromisoformat(loan.disbursed_on), period_no, int(loan.repayment_day))
+    if due > today or _recorded(contract_no, period_no):
+        return "already"
     keep = policy.get().withdrawals.keep_while_loan_open
-    for _attempt in range(_ATTEMPTS):
+    account = _hpf_account(loan.id_number)
+    available = max(0, int(account.balance or 0) - keep) if account is not None else 0
+    intent = _intent(contract_no, period_no, today, _figures(loan, period_no, due, today), available,
+                     int(loan.version or 0), now)
+    if intent.status in ("declined", "refunded"):
+        return "already"
+    d = {k: int(v) for k, v in intent.data.as_dict().items()}
+    reference = f"DK{contract_no}-{period_no:03d}-{today:%Y%m%d}"
+    bank_serial = ""
+    if d["from_bank"] > 0:
         try:
-            loan = Loan.get(contract_no, consistent_read=True)
-        except Loan.DoesNotExist:
-            return "skipped"
+            answer = bank.gateway().debit(loan.repay_account, d["from_bank"], reference)
+        except bank.BankUnavailable:
+            logger.warning("bank unavailable for offset shortfall", extra={"fields": {"contract": contract_no}})
+            return "pending"
+        if not answer.ok:
+            _overdue(contract_no, period_no, due, d, answer.reason or "银行拒绝交易", now)
+            _mark(intent, "declined")
+            return "overdue"
+        bank_serial = answer.bank_serial or ""
+    result = _post(contract_no, period_no, today, due, d, intent, account, bank_serial, now)
+    if result in ("refund", "short"):
+        if d["from_bank"] > 0:
+            _refund(loan, d["from_bank"], reference)
+        _mark(intent, "refunded")
+        if result == "short":
+            _overdue(contract_no, period_no, due, d, "公积金账户余额已变动", now)
+            return "overdue"
+        return "skipped"
+    return result
+
+
+def _post(contract_no: str, period_no: int, today: dt.date, due: dt.date, d: dict[str, int], intent: StateItem,
+          account: Account | None, bank_serial: str, now: dt.datetime) -> str:
+    """Record the period as paid (HPF posting, repayment, loan) in one transaction; retried on races."""
+    keep = policy.get().withdrawals.keep_while_loan_open
+    serial = f"DC{contract_no}-{period_no:03d}"
+    for _attempt in range(_ATTEMPTS):
+        loan = Loan.get(contract_no, consistent_read=True)
         paid = int(loan.paid_periods or 0)
-        months_left = rules.remaining_months(int(loan.term_months), paid)
-        if not loan.offset_signed or loan.status not in rules.OPEN_LOAN_STATUSES or months_left < 1 \
-                or int(loan.balance or 0) <= 0:
-            return "skipped"
-        if _paid_this_month(contract_no, today):
+        if paid >= period_no or _recorded(contract_no, period_no):
             return "already"
-        period_no = paid + 1
-        serial = f"DC{contract_no}-{period_no:03d}"
-        due = rules.next_installment(int(loan.balance), Decimal(loan.annual_rate), months_left, loan.method)
-        account = _hpf_account(loan.id_number)
-        available = max(0, int(account.balance or 0) - keep) if account is not None else 0
-        from_hpf = min(due.payment, available)
-        balance_after = int(loan.balance) - due.principal
+        if str(int(loan.version or 0)) != intent.data.as_dict()["loan_version"]:
+            fresh = _figures(loan, period_no, due, today) if loan.status in rules.OPEN_LOAN_STATUSES else {}
+            if any(fresh.get(k) != d[k] for k in ("principal", "interest", "penalty")):
+                return "refund"        # a prepayment or settlement changed what this period costs
+        balance_after = int(loan.balance) - d["principal"]
         actions = [Loan.balance.set(balance_after), Loan.paid_periods.set(period_no),
-                   Loan.version.set(int(loan.version or 0) + 1), Loan.updated_at.set(now)]
+                   Loan.version.set(int(loan.version or 0) + 1), Loan.updated_at.set(now),
+                   Loan.arrears.remove(), Loan.overdue_since.remove()]
         if balance_after == 0 or period_no >= int(loan.term_months):
             actions += [Loan.status.set("settled"), Loan.offset_signed.set(False), Loan.offset_day.remove()]
-        repayment = Repayment(contract_no, period_no, date=today.isoformat(), amount=due.payment,
-                              principal=due.principal, interest=due.interest, penalty=0, balance_after=balance_after,
-                              source="offset", serial_no=serial)
+        elif loan.status == "overdue":
+            actions.append(Loan.status.set("normal"))       # arrears paid; a later period's decline marks it again
+        repayment = Repayment(contract_no, period_no, date=today.isoformat(), amount=d["total"],
+                              principal=d["principal"], interest=d["interest"], penalty=d["penalty"],
+                              balance_after=balance_after, source="offset", serial_no=serial,
+                              from_hpf=d["from_hpf"], from_bank=d["from_bank"])
 
         def move_loan(tx, loan=loan, paid=paid, actions=actions) -> None:
             tx.update(Loan(contract_no), actions=actions,
@@ -111,20 +221,21 @@ def deduct(contract_no: str, today: dt.date, now: dt.datetime) -> str:
             tx.save(repayment, condition=Repayment.period_no.does_not_exist())
 
         try:
-            if from_hpf > 0:
-                seen = (int(account.version or 0), int(account.balance or 0))
+            if d["from_hpf"] > 0:
+                if account is None:
+                    return "short"
 
-                def unchanged(accounts, account=account, seen=seen) -> None:
+                def covers(accounts, account=account) -> None:
                     fresh = accounts[account.account_no]
-                    if (int(fresh.version or 0), int(fresh.balance or 0)) != seen:
-                        raise _Changed()
+                    if fresh.status not in ("normal", "sealed") or int(fresh.balance or 0) - keep < d["from_hpf"]:
+                        raise _Short("公积金账户余额已变动")
 
                 result = ledger.post(
-                    [ledger.Posting(account.account_no, serial, "W", from_hpf, "offset", period=None,
+                    [ledger.Posting(account.account_no, serial, "W", d["from_hpf"], "offset", period=None,
                                     business_serial=contract_no, note=f"{contract_no} 第{period_no}期月对冲")],
                     now=now, actor="job:loan-offset-deduction",
                     extras=[ledger.Extra(move_loan, _Moved()), ledger.Extra(record, _Recorded())],
-                    before_write=unchanged)
+                    before_write=covers)
                 if result.replayed:
                     return "already"
                 balance_left = result.balances[account.account_no]
@@ -133,22 +244,69 @@ def deduct(contract_no: str, today: dt.date, now: dt.datetime) -> str:
                     move_loan(tx)
                     record(tx)
                 balance_left = int(account.balance or 0) if account is not None else 0
-        except (_Moved, _Changed, TransactWriteError):
+        except _Short:
+            return "short"
+        except (_Moved, TransactWriteError):
             if _recorded(contract_no, period_no):
                 return "already"
             continue
         except _Recorded:
             return "already"
-        _tell(loan, period_no, due.payment, from_hpf, balance_left, serial, now)
-        if from_hpf == due.payment:
+        _tell_paid(loan, period_no, d, balance_left, bank_serial, serial, now)
+        if d["from_bank"] == 0:
             return "full"
-        return "partial" if from_hpf else "bank_only"
+        return "partial" if d["from_hpf"] else "bank_only"
+    if _recorded(contract_no, period_no):
+        return "already"
     logger.warning("offset deduction gave up after retries", extra={"fields": {"contract": contract_no}})
-    return "skipped"
+    return "refund"
 
 
-class _Changed(errors.Conflict):
-    pass
+def _overdue(contract_no: str, period_no: int, due: dt.date, d: dict[str, int], reason: str,
+             now: dt.datetime) -> None:
+    """The installment was not collected: the loan shows it as arrears (逾期) and the borrower is told."""
+    for _attempt in range(_ATTEMPTS):
+        loan = Loan.get(contract_no, consistent_read=True)
+        if int(loan.paid_periods or 0) >= period_no or loan.status not in rules.OPEN_LOAN_STATUSES:
+            return
+        arrears = d["principal"] + d["interest"] + _later_due(loan, period_no, now)
+        try:
+            loan.update(actions=[Loan.status.set("overdue"), Loan.arrears.set(arrears),
+                                 Loan.overdue_since.set(loan.overdue_since or due.isoformat()),
+                                 Loan.version.set(int(loan.version or 0) + 1), Loan.updated_at.set(now)],
+                        condition=Loan.version == int(loan.version or 0))
+        except UpdateError:
+            continue            # a concurrent change: read again
+        break
+    else:
+        return
+    factor = policy.get().loans.repayment.penalty_factor
+    card = masking.card(loan.repay_account)
+    notify.citizen(loan.id_number, title="贷款逾期提醒",
+                   body=f"您的公积金贷款 {contract_no} 第{period_no}期（应还日 {due.isoformat()}）应还 "
+                        f"{money.format(arrears)} 元未能扣收：还款银行卡（{card}）{reason}。该期已逾期，自应还日起按"
+                        f"日利率的 {factor} 倍计收罚息，请尽快存入足额款项，下一还款日将优先扣收逾期款项。",
+                   kind="loan", now=now, key=f"DK{contract_no}-{period_no:03d}-{now.astimezone(clock.CHINA):%Y%m%d}",
+                   serial_no=f"DC{contract_no}-{period_no:03d}")
+
+
+def _later_due(loan: Loan, period_no: int, now: dt.datetime) -> int:
+    """Principal and interest (plan figures) of the periods after ``period_no`` already due today: they are overdue
+    too while ``period_no`` is (a run collects periods in order and stops at the first it cannot collect)."""
+    today = now.astimezone(clock.CHINA).date()
+    start, day = dt.date.fromisoformat(loan.disbursed_on), int(loan.repayment_day)
+    left = rules.remaining_months(int(loan.term_months), period_no - 1)
+    plan = rules.schedule(int(loan.balance), Decimal(loan.annual_rate), left, loan.method).periods
+    return sum(p.payment for p in plan[1:] if rules.due_on(start, period_no + p.period_no - 1, day) <= today)
+
+
+def _refund(loan: Loan, amount: int, reference: str) -> None:
+    try:
+        answer = bank.gateway().payout(loan.repay_account, amount, f"{reference}R")
+        if not answer.ok:
+            logger.error("offset refund declined", extra={"fields": {"reference": reference}})
+    except bank.BankUnavailable:
+        logger.error("offset refund pending: bank unavailable", extra={"fields": {"reference": reference}})
 
 
 def _recorded(contract_no: str, period_no: int) -> bool:
@@ -159,16 +317,18 @@ def _recorded(contract_no: str, period_no: int) -> bool:
     return True
 
 
-def _tell(loan: Loan, period_no: int, payment: int, from_hpf: int, balance_left: int, serial: str,
-          now: dt.datetime) -> None:
+def _tell_paid(loan: Loan, period_no: int, d: dict[str, int], balance_left: int, bank_serial: str, serial: str,
+               now: dt.datetime) -> None:
     card = masking.card(loan.repay_account)
-    head = f"您的公积金贷款 {loan.contract_no} 第{period_no}期应还 {money.format(payment)} 元，"
-    if from_hpf == payment:
-        body = f"{head}已从公积金账户全额扣划（月对冲），公积金账户余额 {money.format(balance_left)} 元。"
-    elif from_hpf > 0:
-        body = (f"{head}公积金账户余额不足，已扣划 {money.format(from_hpf)} 元，其余 "
-                f"{money.format(payment - from_hpf)} 元将从您的还款银行卡（{card}）扣收，请确保卡内余额充足。")
+    head = f"您的公积金贷款 {loan.contract_no} 第{period_no}期已还款 {money.format(d['total'])} 元"
+    if d["penalty"]:
+        head += f"（含逾期罚息 {money.format(d['penalty'])} 元）"
+    if d["from_bank"] == 0:
+        body = f"{head}，已从公积金账户全额扣划（月对冲），公积金账户余额 {money.format(balance_left)} 元。"
+    elif d["from_hpf"] > 0:
+        body = (f"{head}：公积金账户余额不足，扣划 {money.format(d['from_hpf'])} 元，其余 "
+                f"{money.format(d['from_bank'])} 元已从您的还款银行卡（{card}）扣收（银行流水 {bank_serial}）。")
     else:
-        body = (f"{head}公积金账户无可扣划余额，将从您的还款银行卡（{card}）扣收 {money.format(payment)} 元，"
-                f"请确保卡内余额充足。")
+        body = (f"{head}：公积金账户无可扣划余额，已从您的还款银行卡（{card}）扣收 "
+                f"{money.format(d['from_bank'])} 元（银行流水 {bank_serial}）。")
     notify.citizen(loan.id_number, title="月对冲还款", body=body, kind="loan", now=now, key=serial, serial_no=serial)

@@ -99,6 +99,19 @@ def _period(p: rules.Period, paid: bool, offset: int = 0) -> PlanPeriod:
                       interest=p.interest, balance_after=p.balance_after, paid=paid)
 
 
+def penalty_to_date(loan: Loan, today: dt.date) -> int | None:
+    """罚息 accrued so far on an overdue loan's arrears (``arrears × rate / 360 × penalty_factor × days``), None when
+    the loan is not overdue; the offset deduction charges it when it collects the arrears."""
+    from chalicelib import policy
+
+    if loan.status != "overdue" or loan.arrears is None or not loan.overdue_since:
+        return None
+    cfg = policy.get().loans
+    days = (today - dt.date.fromisoformat(loan.overdue_since)).days
+    return rules.penalty_interest(int(loan.arrears), Decimal(loan.annual_rate), days, cfg.repayment.penalty_factor,
+                                  cfg.settlement.days_per_year)
+
+
 def require_plan(loan: Loan) -> Plan:
     plan = plan_of(loan)
     if plan is None:

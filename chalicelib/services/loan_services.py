@@ -15,9 +15,12 @@ untouched and the record ``cancelled``. A debit whose loan update is then refuse
 longer allow it) is paid back to the account (reference ``<serial>R``).
 
 Rules (city policy ``loans``): prepayment needs a normal loan (no arrears), ``min_months_repaid`` installments
-paid, at least ``min_amount``, less than the balance, and at most ``times_per_year`` a calendar year; it is all
-principal, and the remaining plan is recomputed (shorten the term keeping the installment, or lower the
-installment keeping the term; :func:`chalicelib.rules.loans.prepayment`). Settlement pays the remaining principal
+paid, at least ``min_amount``, and at most ``times_per_year`` a calendar year. It first pays the interest accrued
+since the last installment (``balance × rate / days_per_year × days``, as settlement does) and the rest is principal
+(less than the balance); the loan then has its interest paid to that day (``interest_paid_to``), so a settlement or
+the next installment charges interest only from there: splitting a settlement into prepayment + settlement saves
+nothing. The remaining plan is recomputed (shorten the term keeping the installment, or lower the installment keeping
+the term; :func:`chalicelib.rules.loans.prepayment`). Settlement pays the remaining principal
 plus the interest accrued since the last installment (or the disbursement): ``balance × rate / days_per_year ×
 days``; the loan is then ``settled`` with balance 0 and offset cancelled.
 """
@@ -95,6 +98,21 @@ def last_installment_on(loan: Loan) -> dt.date:
                              consistent_read=True, limit=1):
         return dt.date.fromisoformat(r.date)
     return dt.date.fromisoformat(loan.disbursed_on)
+
+
+def interest_from(loan: Loan) -> dt.date:
+    """Interest is paid up to the last installment, or to a later prepayment (which pays the interest accrued first)."""
+    last = last_installment_on(loan)
+    if loan.interest_paid_to:
+        return max(last, dt.date.fromisoformat(loan.interest_paid_to))
+    return last
+
+
+def accrued(loan: Loan, today: dt.date) -> tuple[int, int]:
+    """(interest, days) accrued on the balance since interest was last paid: ``balance × rate / 360 × days``."""
+    days = max(0, (today - interest_from(loan)).days)
+    return rules.accrued_interest(int(loan.balance), _rate(loan), days,
+                                  policy.get().loans.settlement.days_per_year), days
 
 
 # ---------------------------------------------------------------- the saga around the bank
@@ -186,6 +204,9 @@ class PrepaymentOutcome:
     before: dict[str, int]
     after: dict[str, int]
     interest_saved: int
+    interest: int = 0
+    interest_days: int = 0
+    principal: int = 0
 
 
 _SUMMARY_FIELDS = ("monthly_payment", "last_payment", "remaining_months", "total_interest", "total_payment")
@@ -201,7 +222,9 @@ def _prepayment_of(record: BusinessRecord) -> PrepaymentOutcome:
         serial_no=record.serial_no, status=record.status, contract_no=d["contract_no"], amount=int(record.amount),
         mode=d["mode"], balance_after=int(d["balance_after"]), term_months=int(d["term_months"]),
         before={f: int(d[f"before_{f}"]) for f in _SUMMARY_FIELDS},
-        after={f: int(d[f"after_{f}"]) for f in _SUMMARY_FIELDS}, interest_saved=int(d["interest_saved"]))
+        after={f: int(d[f"after_{f}"]) for f in _SUMMARY_FIELDS}, interest_saved=int(d["interest_saved"]),
+        interest=int(d.get("interest", 0)), interest_days=int(d.get("interest_days", 0)),
+        principal=int(d.get("principal", record.amount)))
 
 
 def prepayments_in(contract_no: str, year: int) -> int:
@@ -218,8 +241,10 @@ def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: 
         return _prepayment_of(record)
     loan = loan_of(id_number, contract_no)
     if record is None:
+        interest, _days = accrued(loan, today)
+        _check_covers_interest(amount, interest)
         rules.check_prepayment(status=loan.status, paid_periods=int(loan.paid_periods or 0),
-                               balance_fen=int(loan.balance), amount_fen=amount,
+                               balance_fen=int(loan.balance), amount_fen=amount, principal_fen=amount - interest,
                                used_this_year=prepayments_in(contract_no, today.year), rules=cfg.prepayment)
         record = _start(serial=serial, id_number=id_number, kind=PREPAYMENT, title="提前还本", amount=amount,
                         loan=loan, details={"mode": mode}, now=now)
@@ -229,9 +254,13 @@ def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: 
     bank_serial = _debit(record, loan, now)
     for _attempt in range(_ATTEMPTS):
         loan = loan_of(id_number, contract_no)
+        interest, days = accrued(loan, today)
+        principal = int(record.amount) - interest
         try:
+            _check_covers_interest(int(record.amount), interest)
             rules.check_prepayment(status=loan.status, paid_periods=int(loan.paid_periods or 0),
                                    balance_fen=int(loan.balance), amount_fen=int(record.amount),
+                                   principal_fen=principal,
                                    used_this_year=prepayments_in(contract_no, today.year), rules=cfg.prepayment)
         except errors.ApiError as refusal:
             again = _record(serial)
@@ -240,19 +269,22 @@ def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: 
             _refund(record, loan, now, refusal.message)
             raise
         paid = int(loan.paid_periods or 0)
-        result = rules.prepayment(int(loan.balance), _rate(loan), _left(loan), loan.method, int(record.amount), mode,
+        result = rules.prepayment(int(loan.balance), _rate(loan), _left(loan), loan.method, principal, mode,
                                   max_term_months=cfg.max_term_months)
-        balance_after = int(loan.balance) - int(record.amount)
+        balance_after = int(loan.balance) - principal
         term = paid + result.after.remaining_months
-        outcome = {"balance_after": str(balance_after), "term_months": str(term),
+        outcome = {"balance_after": str(balance_after), "term_months": str(term), "interest": str(interest),
+                   "interest_days": str(days), "principal": str(principal),
                    "interest_saved": str(result.interest_saved), "bank_serial": bank_serial,
                    **{f"before_{k}": str(v) for k, v in _summary(result.before).items()},
                    **{f"after_{k}": str(v) for k, v in _summary(result.after).items()}}
         repayment = Repayment(contract_no, _free_extra_key(contract_no, paid), date=today.isoformat(),
-                              amount=int(record.amount), principal=int(record.amount), interest=0, penalty=0,
-                              balance_after=balance_after, source="prepayment", serial_no=serial)
-        if _commit(record, loan, [Loan.balance.set(balance_after), Loan.term_months.set(term)], repayment, outcome,
-                   now, f"已提前还本，银行流水 {bank_serial}"):
+                              amount=int(record.amount), principal=principal, interest=interest, penalty=0,
+                              balance_after=balance_after, source="prepayment", serial_no=serial,
+                              from_bank=int(record.amount))
+        actions = [Loan.balance.set(balance_after), Loan.term_months.set(term),
+                   Loan.interest_paid_to.set(today.isoformat())]
+        if _commit(record, loan, actions, repayment, outcome, now, f"已提前还本，银行流水 {bank_serial}"):
             done = _record(serial)
             _notify_prepaid(done, now)
             return _prepayment_of(done)
@@ -263,12 +295,19 @@ def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: 
     raise errors.Conflict("贷款正在处理其他业务，扣款已退回，请稍后重试")
 
 
+def _check_covers_interest(amount: int, interest: int) -> None:
+    if amount <= interest:
+        raise errors.ValidationFailed.field("amount", f"须大于应付利息 {money.format(interest)} 元",
+                                            message="提前还款先归还截至今日的利息，金额须大于应付利息")
+
+
 def _notify_prepaid(record: BusinessRecord, now: dt.datetime) -> None:
     o = _prepayment_of(record)
     how = (f"剩余期数 {o.after['remaining_months']} 期" if o.mode == "shorten_term"
            else f"月还款额 {money.format(o.after['monthly_payment'])} 元")
     notify.citizen(record.owner, title="提前还本成功",
-                   body=f"您的公积金贷款 {o.contract_no} 已提前还本 {money.format(o.amount)} 元，贷款余额 "
+                   body=f"您的公积金贷款 {o.contract_no} 已提前还款 {money.format(o.amount)} 元（利息 "
+                        f"{money.format(o.interest)} 元，本金 {money.format(o.principal)} 元），贷款余额 "
                         f"{money.format(o.balance_after)} 元，{how}，"
                         f"预计节省利息 {money.format(o.interest_saved)} 元。",
                    kind="loan", now=now, key=record.serial_no, serial_no=record.serial_no)
@@ -301,10 +340,9 @@ def _settlement_of(record: BusinessRecord) -> SettlementOutcome:
 
 
 def settlement_quote(loan: Loan, today: dt.date) -> tuple[int, int, int]:
-    """(principal, interest, days): the remaining principal and the interest accrued since the last installment."""
-    last = last_installment_on(loan)
-    days = max(0, (today - last).days)
-    interest = rules.accrued_interest(int(loan.balance), _rate(loan), days, policy.get().loans.settlement.days_per_year)
+    """(principal, interest, days): the remaining principal and the interest accrued since the last installment (or
+    the later prepayment that paid the interest up to its day)."""
+    interest, days = accrued(loan, today)
     return int(loan.balance), interest, days
 
 

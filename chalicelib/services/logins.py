@@ -10,7 +10,7 @@ import base64
 import binascii
 from datetime import datetime
 
-from chalicelib import errors
+from chalicelib import errors, policy
 from chalicelib.adapters import alipay as alipay_adapter
 from chalicelib.adapters import face as face_adapter
 from chalicelib.http import auth
@@ -102,6 +102,10 @@ def alipay_login(auth_code: str, *, now: datetime, source: str = "") -> TokenPai
         person = identity.person_in_records(who.id_number)
         if person is not None and (person.alipay_user_id in (None, who.user_id)):
             user = identity.user_by_id_number(person.id_number)
+            if user is None and not identity.phone_trusted(person):
+                audit.record("auth.login.alipay", role=auth.DEPOSITOR, who=who.user_id, result=audit.REFUSED,
+                             now=now, source=source, details={"reason": "phone_not_proven"})
+                raise errors.NotEligible(identity.PHONE_NOT_PROVEN)   # a new user would get the unit's phone
             if user is None:
                 user = identity.create_user(id_number=person.id_number, phone=normalize_phone(person.phone),
                                             now=now, alipay_user_id=who.user_id)
@@ -121,9 +125,21 @@ def alipay_login(auth_code: str, *, now: datetime, source: str = "") -> TokenPai
     return _ok("auth.login.alipay", user, now=now, source=source)
 
 
+FACE_LOCKED = "刷脸登录失败次数过多，已暂停{minutes}分钟，请使用密码或短信验证码登录"
+
+
+def face_lock_key(user, id_number: str) -> str:
+    """Face-login failures count on a counter of their own (issue 17 item 8): anybody can name an ID number, so
+    junk face probes must not lock the person's password login."""
+    if user is not None:
+        return lockout.key_for("depositor-face", user.user_id)
+    return lockout.key_for("depositor-face-unknown", id_number.strip().upper())
+
+
 def face_login(name: str, id_number: str, face_image_base64: str, password: str, *, now: datetime,
                source: str = "") -> TokenPair:
-    """Face plus password (刷脸登录): both must match; failures count toward the password lock."""
+    """Face plus password (刷脸登录): both must match. Failures lock face login only (after
+    ``lock_after_failures``, for ``lock_minutes``); a locked password login is not opened by a face."""
     try:
         probe = base64.b64decode(face_image_base64, validate=True)
     except (binascii.Error, ValueError):
@@ -133,10 +149,14 @@ def face_login(name: str, id_number: str, face_image_base64: str, password: str,
     id_number = normalize_id_number(id_number)
     user = identity.user_by_id_number(id_number)
     person = identity.person_in_records(id_number) if user else None
-    key = lock_key(user, id_number)
+    key = face_lock_key(user, id_number)
     who = user.user_id if user else id_number
     try:
-        lockout.check(key, now=now, captcha_ok=True)   # the live face stands in for the captcha
+        lockout.check(lock_key(user, id_number), now=now, captcha_ok=True)   # a password lock holds here too
+        try:
+            lockout.check(key, now=now, captcha_ok=True)   # the live face stands in for the captcha
+        except errors.AccountLocked as exc:
+            raise _face_locked(exc) from None
     except errors.AccountLocked:
         audit.record("auth.login.face", role=auth.DEPOSITOR, who=who, result=audit.REFUSED, now=now,
                      source=source, details={"reason": "account_locked"})
@@ -151,6 +171,16 @@ def face_login(name: str, id_number: str, face_image_base64: str, password: str,
     if not (password_ok and face_ok):
         audit.record("auth.login.face", role=auth.DEPOSITOR, who=who, result=audit.REFUSED, now=now,
                      source=source, details={"reason": "wrong_credentials"})
-        raise lockout.failed_login(key, now=now, message="人脸或密码验证未通过")
+        failure = lockout.failed_login(key, now=now, message="人脸或密码验证未通过")
+        if isinstance(failure, errors.AccountLocked):
+            raise _face_locked(failure)
+        failure.details.pop("captcha_required", None)    # face login takes no captcha
+        raise failure
     lockout.reset(key)
+    lockout.reset(lock_key(user, id_number))   # as a password login that succeeds
     return _ok("auth.login.face", user, now=now, source=source)
+
+
+def _face_locked(exc: errors.ApiError) -> errors.AccountLocked:
+    minutes = policy.get().security.lock_minutes
+    return errors.AccountLocked(FACE_LOCKED.format(minutes=minutes), details=exc.details, headers=exc.headers)

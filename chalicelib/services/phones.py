@@ -1,4 +1,11 @@
-"""Changing the phone (更换手机号): the code goes to the new phone; the old phone is told by SMS.
+"""Changing the phone (更换手机号): proven on both phones, told to the old one, other sessions ended.
+
+A stolen session alone must not be able to move the account to the thief's phone (issue 17 item 2), so:
+
+* the route needs a step-up token (``X-Step-Up-Token``), and a step-up code only ever goes to the phone
+  the user has now, so the change is proven on the *old* phone;
+* the code of purpose ``change_phone`` goes to the *new* phone (the person holds it);
+* the old phone is told by SMS, and every other session of the user ends (the one that asked stays).
 
 The user's phone and the person's phone in the records change together, with the phone claims
 swapped in the same transaction (a phone belongs to one user).
@@ -41,6 +48,7 @@ def change_phone(principal: auth.Principal, *, new_phone: str, sms_code: str, no
             tx.update(user, actions=[User.phone.set(new_phone), User.version.add(1)],
                       condition=User.version == user.version)
             tx.update(Person(id_number=user.id_number), actions=[Person.phone.set(new_phone),
+                                                                 Person.phone_source.remove(),   # proven now
                                                                  Person.updated_at.set(now)],
                       condition=Person.id_number.exists())
     except TransactWriteError as exc:
@@ -50,8 +58,9 @@ def change_phone(principal: auth.Principal, *, new_phone: str, sms_code: str, no
         if reasons and reasons[0] == "ConditionalCheckFailed":
             raise errors.Conflict("该手机号已被其他用户使用，请更换手机号") from None
         raise errors.Conflict() from None
+    ended = auth.revoke_sessions_of(user.user_id, role=auth.DEPOSITOR, keep=principal.session_id)
     notify.queue_sms(f"phone-changed#{user.user_id}#{int(now.timestamp())}", old_phone,
                      f"【住房公积金】您的公积金账户手机号已更换为{masking.phone(new_phone)}。如非本人操作，请立即联系公积金中心。",
                      now=now)
     audit.record("auth.phone.change", role=auth.DEPOSITOR, who=user.user_id, result=audit.OK, now=now,
-                 source=source, details={"old_phone": old_phone, "new_phone": new_phone})
+                 source=source, details={"old_phone": old_phone, "new_phone": new_phone, "sessions_ended": ended})

@@ -143,10 +143,30 @@ def flexible_account(id_number: str) -> Account:
     return sorted(found, key=lambda a: a.opened_on)[-1]
 
 
+def history_of(acct: Account) -> tuple[rules.MonthlyTerms, ...]:
+    """The account's amount/base history as the rules read it (oldest first; empty when never changed)."""
+    return tuple(rules.MonthlyTerms(from_period=t.from_period, amount=int(t.amount), base=_int(t.base),
+                                    ratio_unit=t.ratio_unit, ratio_person=t.ratio_person)
+                 for t in (acct.terms_history or []))
+
+
+def _int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def due_of(acct: Account, now: dt.datetime) -> rules.Due:
+    """What the account can pay now: the rule POST /v1/flexible/remittances applies, as a quote."""
+    return rules.remittance_due(now=now, status=acct.status, paid_through=acct.paid_through, opened_on=acct.opened_on,
+                                monthly_amount=int(acct.monthly_amount or 0), rules=policy.get().flexible.back_payment,
+                                history=history_of(acct))
+
+
 def remittance_view(id_number: str, now: dt.datetime) -> dict:
     acct = flexible_account(id_number)
-    return {"period": rules.period_of(now), "amount": int(acct.monthly_amount or 0), "window": window_view(now),
-            "paid_through": acct.paid_through, "account_status": acct.status}
+    due = due_of(acct, now)
+    return {"period": due.period, "amount": due.amount, "window": window_view(now),
+            "paid_through": acct.paid_through, "account_status": acct.status, "due": due.state,
+            "message": due.message, "from_period": due.from_period, "back_payment": due.back_payment}
 
 
 # ---------------------------------------------------------------- payments in
@@ -213,16 +233,17 @@ def quote(id_number: str, end_period: str, now: dt.datetime) -> rules.BackPaymen
 
 def _remit_plan(acct: Account, period: str, now: dt.datetime) -> rules.BackPaymentQuote:
     rules.check_remittance(period=period, now=now, paid_through=acct.paid_through, opened_on=acct.opened_on)
-    amount = int(acct.monthly_amount or 0)
+    amount = rules.amounts_for((period,), history_of(acct), int(acct.monthly_amount or 0))[0]
     if amount <= 0:
         raise errors.NotEligible("月缴存额未设定，请到网点办理")
-    return rules.BackPaymentQuote(from_period=period, end_period=period, months=1, amount=amount, periods=(period,))
+    return rules.BackPaymentQuote(from_period=period, end_period=period, months=1, amount=amount, periods=(period,),
+                                  amounts=(amount,))
 
 
 def _backpay_plan(acct: Account, end_period: str, now: dt.datetime) -> rules.BackPaymentQuote:
     return rules.quote_back_payment(end_period=end_period, now=now, paid_through=acct.paid_through,
                                     opened_on=acct.opened_on, monthly_amount=int(acct.monthly_amount or 0),
-                                    rules=policy.get().flexible.back_payment)
+                                    rules=policy.get().flexible.back_payment, history=history_of(acct))
 
 
 TITLES = {"remittance": "汇缴", "back_payment": "补缴"}
@@ -241,9 +262,12 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
             raise _declined(record)
         details = record.details.as_dict()
         acct = Account.get(record.account_no, consistent_read=True)
+        months = tuple(details["periods"].split(","))
+        amounts = (tuple(int(a) for a in details["amounts"].split(",")) if details.get("amounts")
+                   else tuple(_split(int(record.amount), len(months))))     # a record written before item 5
         q = rules.BackPaymentQuote(from_period=details["from_period"], end_period=details["end_period"],
-                                   months=int(details["months"]), amount=int(record.amount),
-                                   periods=tuple(details["periods"].split(",")))
+                                   months=int(details["months"]), amount=int(record.amount), periods=months,
+                                   amounts=amounts)
         card = cards.card_of(id_number, details["card_id"])
         expected_paid_through = details.get("paid_through_before") or None
     else:
@@ -257,7 +281,8 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
             serial_no=serial, owner=id_number, kind=kind, title=TITLES[kind], now=now, review=False,
             amount=q.amount, account_no=acct.account_no,
             details={"from_period": q.from_period, "end_period": q.end_period, "months": q.months,
-                     "periods": ",".join(q.periods), "card_id": card.card_id, "card": masking.card(card.card_no),
+                     "periods": ",".join(q.periods), "amounts": ",".join(str(a) for a in q.amounts),
+                     "card_id": card.card_id, "card": masking.card(card.card_no),
                      "paid_through_before": acct.paid_through or ""})
         record = business.submit(record)
         if record.status != "submitted":     # a concurrent twin finished first
@@ -280,7 +305,7 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
     suffix = len(q.periods) > 1
     postings = [Posting(acct.account_no, f"{serial}-{p}" if suffix else serial, "D", int(acct_amount), ledger_kind,
                         period=p, counterparty=answer.bank_serial, business_serial=serial)
-                for p, acct_amount in zip(q.periods, _split(q.amount, len(q.periods)), strict=True)]
+                for p, acct_amount in zip(q.periods, q.amounts, strict=True)]
 
     def still_due(accounts: dict[str, Account]) -> None:
         fresh = accounts[acct.account_no]
@@ -366,8 +391,14 @@ def send_reminders(now: dt.datetime) -> dict:
 
 
 def _remind(acct: Account, period: str, now: dt.datetime) -> bool:
-    """Remind one unpaid flexible depositor; False when not due one or reminded already this period."""
+    """Remind one unpaid flexible depositor; False when not due one or reminded already this period.
+
+    The reminder says what the quote of ``GET /v1/flexible/remittance`` says (``due_of``): this month's
+    汇缴, or the back-payment to make first when earlier months are unpaid."""
     if acct.status != "normal" or acct.kind != "flexible":
+        return False
+    due = due_of(acct, now)
+    if due.state not in ("remit", "back_payment_first"):
         return False
     marker = StateItem(f"reminded#remittance#{period}", acct.account_no, status="sent", updated_at=clock.iso(now))
     try:
@@ -377,7 +408,15 @@ def _remind(acct: Account, period: str, now: dt.datetime) -> bool:
             return False
         raise
     w = policy.get().flexible.remittance_window
-    notify.citizen(acct.id_number, title="汇缴提醒",
-                   body=f"您 {period} 的住房公积金尚未缴存，请于本月 {w.last_day} 日 {w.closes_at:%H:%M} 前办理汇缴。",
+    by = f"本月 {w.last_day} 日 {w.closes_at:%H:%M} 前"
+    if due.state == "remit":
+        body = f"您 {period} 的住房公积金尚未缴存（{money.format(due.amount)} 元），请于{by}办理汇缴。"
+    elif due.back_payment is not None:
+        q = due.back_payment
+        body = (f"您 {due.from_period} 起的住房公积金尚未缴存，请于{by}先办理补缴 {q.from_period}-{q.end_period}"
+                f" 共 {q.months} 个月 {money.format(q.amount)} 元，再汇缴 {period}。")
+    else:
+        body = f"您 {due.from_period} 起的住房公积金尚未缴存，{period} 须先补缴往月，请到网点办理。"
+    notify.citizen(acct.id_number, title="汇缴提醒", body=body,
                    kind="reminder", now=now, key=f"{period}#{acct.account_no}")
     return True

@@ -35,7 +35,7 @@ from chalicelib import clock, errors, log, money, policy
 from chalicelib.adapters import bank
 from chalicelib.rules import deposits
 from chalicelib.rules import remittance as periods
-from chalicelib.services import audit, business, ledger, notify
+from chalicelib.services import audit, business, ledger, notify, remittance
 from chalicelib.services.ledger import Extra, Posting
 from chalicelib.services.units import owner, unit_of
 from chalicelib.store.accounts import Account
@@ -164,12 +164,18 @@ def create_remittance(unit_no: str, *, serial: str, period: str, now: dt.datetim
 
 
 def _line(serial: str, acct: Account, period: str) -> RosterLine:
+    """One employee-month at the base and ratios in force for that month (a 补缴 of months before a July base
+    adjustment pays them at the old base, issue 16 item 5); an account never adjusted uses its current ones."""
     dep = policy.get().deposit
-    base = int(acct.base or 0)
-    c = deposits.contribution(base, Decimal(acct.ratio_unit or "0"), Decimal(acct.ratio_person or "0"), dep)
+    current = periods.MonthlyTerms(from_period=period, amount=int(acct.monthly_amount or 0), base=int(acct.base or 0),
+                                   ratio_unit=acct.ratio_unit, ratio_person=acct.ratio_person)
+    t = periods.terms_in_force(remittance.history_of(acct), period, current)
+    base = int(t.base if t.base is not None else acct.base or 0)
+    ratio_unit, ratio_person = t.ratio_unit or acct.ratio_unit or "0", t.ratio_person or acct.ratio_person or "0"
+    c = deposits.contribution(base, Decimal(ratio_unit), Decimal(ratio_person), dep)
     return RosterLine(serial, RosterLine.key(acct.account_no, period), account_no=acct.account_no, period=period,
-                      id_number=acct.id_number, base=base, ratio_unit=acct.ratio_unit or "0",
-                      ratio_person=acct.ratio_person or "0", unit_share=c.unit_share, person_share=c.person_share,
+                      id_number=acct.id_number, base=base, ratio_unit=ratio_unit,
+                      ratio_person=ratio_person, unit_share=c.unit_share, person_share=c.person_share,
                       amount=c.total)
 
 

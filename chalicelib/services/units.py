@@ -5,8 +5,16 @@
 * 职工列表: the unit's accounts (``unit-index``), one Query per page, ID numbers and phones masked.
 * 缴存人登记: a new employee's person record (when the center does not know them yet) and a new employee
   account, in one transaction; ID number checked (GB 11643), ratios within the policy's range, base between
-  the floor and the cap. Someone who already deposits somewhere is refused.
-* 缴存人信息变更: name and phone of an employee of this unit.
+  the floor and the cap. One person, one account (一人一户, issue 16 item 12): a person who has *any*
+  account (normal, sealed, …) gets no second one; the unit is told to have the center transfer it (转移).
+  A wrong name and an existing account get one and the same answer, so the route tells a unit nothing about
+  people who are not its employees, and a unit refused ``registration_refusals_per_day`` times in a day gets
+  429 until the next day (issue 17 item 10). The person record of someone the center knows is never
+  touched; a phone a unit types for a person the center did not know is marked ``phone_source="unit"``.
+* 缴存人信息变更: a unit never changes center-wide identity data (issue 17 item 1). A change of an
+  employee's name or phone is a request (kind ``employee_change``) in the center's review queue; nothing
+  changes until an operator approves it against the person's documents, and the person is told by SMS on
+  the phone on record when the request is made.
 * 封存: an employee who left; the account stops depositing and keeps its balance.
 * 基数调整: many employees' bases in one request, in the policy's adjustment month, each employee at most
   ``deposit.base_adjustments_per_year`` times a year; every line is checked and any bad line refuses the
@@ -25,9 +33,10 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, policy
 from chalicelib.rules import deposits
-from chalicelib.services import audit, business
+from chalicelib.rules import remittance as periods
+from chalicelib.services import audit, business, notify
 from chalicelib.store import base
-from chalicelib.store.accounts import Account
+from chalicelib.store.accounts import Account, append_terms, terms_entry
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.people import Person, Unit
 
@@ -169,6 +178,40 @@ def _ratio(field: str, value: str | None, default: str) -> Decimal:
     return ratio
 
 
+NOT_REGISTERED = ("无法为该职工办理缴存人登记：请核对姓名与身份证号；如该职工已有公积金账户（含封存账户），"
+                  "按一人一户规定不能再开立新账户，请持职工身份证到公积金中心办理账户转移")
+
+
+def _refusals_key(unit_no: str, now: dt.datetime) -> tuple[str, str]:
+    return f"unit-reg-refused#{unit_no}", now.astimezone(clock.CHINA).strftime("%Y%m%d")
+
+
+def _check_refusals(unit_no: str, now: dt.datetime) -> None:
+    """429 once the unit was refused ``registration_refusals_per_day`` times today (nobody is looked up)."""
+    from chalicelib.store.kv import StateItem
+
+    pk, sk = _refusals_key(unit_no, now)
+    try:
+        count = int(StateItem.get(pk, sk, consistent_read=True).count or 0)
+    except StateItem.DoesNotExist:
+        return
+    if count >= policy.get().web_halls.units.registration_refusals_per_day:
+        local = now.astimezone(clock.CHINA)
+        midnight = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        raise errors.RateLimited("今日缴存人登记被拒绝的次数过多，请核对职工信息后明天再试或联系公积金中心",
+                                 retry_after=max(1, int((midnight - local).total_seconds())))
+
+
+def _refuse(unit_no: str, now: dt.datetime, reason: str, id_number: str) -> errors.ApiError:
+    from chalicelib.store.kv import StateItem
+
+    pk, sk = _refusals_key(unit_no, now)
+    StateItem(pk=pk, sk=sk).update(actions=[StateItem.count.add(1), StateItem.ttl.set(now + dt.timedelta(days=2))])
+    audit.record("unit.employee.register", role="unit", who=unit_no, result=audit.REFUSED, now=now,
+                 details={"reason": reason, "id_number": id_number})
+    return errors.NotEligible(NOT_REGISTERED)
+
+
 def register_employee(unit_no: str, *, serial: str, name: str, id_number: str, phone: str, base_fen: int,
                       ratio_unit: str | None, ratio_person: str | None, now: dt.datetime) -> Employee:
     """缴存人登记: the person (if new) and a normal employee account of this unit, in one transaction."""
@@ -187,18 +230,18 @@ def register_employee(unit_no: str, *, serial: str, name: str, id_number: str, p
     problem = deposits.base_problem(base_fen, dep)
     if problem:
         raise errors.ValidationFailed.field("base", problem)
+    _check_refusals(unit_no, now)
     try:
         person = Person.get(id_number, consistent_read=True)
         if person.name.strip() != name.strip():
-            raise errors.NotEligible("姓名与中心记录中该身份证号的姓名不符，请核对",
-                                     details={"fields": {"name": "与身份证号不符"}})
+            raise _refuse(unit_no, now, "name_mismatch", id_number)
         new_person = None
     except Person.DoesNotExist:
-        new_person = Person(id_number, name=name.strip(), phone=phone, updated_at=now)
-    if new_person is None:
-        for acct in Account.person_index.query(id_number):
-            if acct.status == "normal":
-                raise errors.NotEligible("该职工已有正常缴存的公积金账户，请原单位办理封存后再登记")
+        # a person the center does not know: the unit's phone is kept, marked as not proven by the person
+        new_person = Person(id_number, name=name.strip(), phone=phone, phone_source="unit", updated_at=now)
+    if list(Account.person_index.query(id_number, limit=1)):
+        # 一人一户: any account at all (a sealed one too) — the center transfers it, no second one is opened
+        raise _refuse(unit_no, now, "has_account", id_number)
     money = deposits.contribution(base_fen, r_unit, r_person, dep)
     day = now.astimezone(clock.CHINA).date().isoformat()
     account = Account(account_no, id_number=id_number, kind="employee", unit_no=unit_no, status="normal",
@@ -226,28 +269,74 @@ def register_employee(unit_no: str, *, serial: str, name: str, id_number: str, p
     return Employee(account, name.strip() if new_person else person.name, phone if new_person else person.phone)
 
 
-def update_employee(unit_no: str, account_no: str, *, name: str | None, phone: str | None,
-                    now: dt.datetime) -> Employee:
-    """缴存人信息变更: the employee's name and phone in the center's records."""
+EMPLOYEE_CHANGE = "employee_change"
+
+
+def request_employee_change(unit_no: str, account_no: str, *, serial: str, name: str | None, phone: str | None,
+                            reason: str, now: dt.datetime) -> BusinessRecord:
+    """缴存人信息变更: the unit asks the center to change an employee's name or phone; nothing changes until an
+    operator approves it (kind ``employee_change``). One request waits at a time for an employee."""
+    existing = _record(serial)
+    if existing is not None:
+        if existing.owner != owner(unit_no):
+            raise errors.Conflict("业务流水号冲突，请更换请求编号")
+        return existing
     account = employee_account(unit_no, account_no)
-    actions = []
-    if name is not None:
-        actions.append(Person.name.set(name.strip()))
-    if phone is not None:
-        actions.append(Person.phone.set(phone))
-    if not actions:
-        raise errors.ValidationFailed("没有需要变更的信息", details={"fields": {"body": "至少变更一项信息"}})
     try:
-        Person(account.id_number).update(actions=[*actions, Person.updated_at.set(now)],
-                                         condition=Person.id_number.exists())
+        person = Person.get(account.id_number, consistent_read=True)
+    except Person.DoesNotExist:
+        raise errors.NotFound("未找到该职工的个人信息，请联系公积金中心") from None
+    unproven = person.phone_source == "unit"      # the same phone again asks the center to confirm it
+    wanted = {k: v for k, v in (("name", name.strip() if name else None), ("phone", phone))
+              if v is not None and (v != getattr(person, k) or (k == "phone" and unproven))}
+    if not wanted:
+        raise errors.ValidationFailed("没有需要变更的信息", details={"fields": {"body": "至少变更一项信息"}})
+    for r in BusinessRecord.owner_index.query(owner(unit_no), scan_index_forward=False, limit=200):
+        if r.kind == EMPLOYEE_CHANGE and r.status == "submitted" and r.account_no == account_no:
+            raise errors.AlreadyDone("该职工已有信息变更正在审核中，请等待审核结果", details={"serial_no": r.serial_no})
+    details = {f"new_{k}": v for k, v in wanted.items()}
+    details.update({f"old_{k}": getattr(person, k) for k in wanted})
+    details["id_number"] = account.id_number
+    details["reason"] = reason
+    record = business.submit(business.new_record(
+        serial_no=serial, owner=owner(unit_no), kind=EMPLOYEE_CHANGE, title="缴存人信息变更", now=now, review=True,
+        account_no=account_no, details=details))
+    labels = "、".join({"name": "姓名", "phone": "手机号"}[k] for k in wanted)
+    notify.queue_sms(f"employee-change#{serial}", person.phone,
+                     f"【住房公积金】单位（{unit_no}）申请变更您在公积金中心登记的{labels}，中心审核后生效。"
+                     f"如非本人知情，请立即联系公积金中心。", now=now)
+    audit.record("unit.employee.change.request", role="unit", who=unit_no, result=audit.OK, now=now,
+                 details={"serial_no": serial, "account_no": account_no, "fields": ",".join(sorted(wanted))})
+    return record
+
+
+def _approve_employee_change(record: BusinessRecord, opinion: str, now: dt.datetime) -> str:
+    """The operator saw the person's documents: the person record changes, unless it changed meanwhile."""
+    d = record.details.as_dict() if record.details else {}
+    actions = []
+    condition = Person.id_number.exists()
+    for k in ("name", "phone"):
+        if f"new_{k}" in d:
+            actions.append(getattr(Person, k).set(d[f"new_{k}"]))
+            condition &= getattr(Person, k) == d[f"old_{k}"]
+    if "new_phone" in d:
+        actions.append(Person.phone_source.remove())    # confirmed by the center
+    try:
+        Person(d["id_number"]).update(actions=[*actions, Person.updated_at.set(now)], condition=condition)
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise errors.NotFound("未找到该职工的个人信息，请联系公积金中心") from None
+            raise errors.Conflict("该职工的个人信息在申请后已变更，请驳回后由单位重新申请") from None
         raise
-    audit.record("unit.employee.update", role="unit", who=unit_no, result=audit.OK, now=now,
-                 details={"account_no": account_no, "fields": ",".join(k for k, v in (("name", name), ("phone", phone))
-                                                                       if v is not None)})
-    return employee(unit_no, account_no)
+    if "new_phone" in d:
+        from chalicelib import masking
+
+        notify.queue_sms(f"employee-changed#{record.serial_no}", d["old_phone"],
+                         f"【住房公积金】您在公积金中心登记的手机号已变更为{masking.phone(d['new_phone'])}。"
+                         f"如非本人知情，请立即联系公积金中心。", now=now)
+    return "done"
+
+
+business.register(EMPLOYEE_CHANGE, business.Reviewer(title="缴存人信息变更", approve=_approve_employee_change))
 
 
 def seal_employee(unit_no: str, account_no: str, *, serial: str, reason: str, now: dt.datetime) -> Employee:
@@ -349,10 +438,13 @@ def _set_base(acct: Account, new_base: int, *, serial: str, year: str, now: dt.d
         count = int(acct.base_adjustments or 0) + 1 if acct.base_year == year else 1
         old_base = int(acct.base or 0)
         try:
+            # the new base holds from this month on; earlier months keep theirs (a 补缴 line uses the base in
+            # force for its month, issue 16 item 5)
+            entry = terms_entry(periods.period_of(now), acct, amount=money.total, base=new_base)
             acct.update(actions=[Account.base.set(new_base), Account.monthly_amount.set(money.total),
                                  Account.base_year.set(year), Account.base_adjustments.set(count),
                                  Account.base_serial.set(serial), Account.version.set(int(acct.version or 0) + 1),
-                                 Account.updated_at.set(now)],
+                                 Account.updated_at.set(now), append_terms(acct, entry)],
                         condition=Account.version == acct.version)
             return Adjusted(acct.account_no, old_base, new_base, money.total)
         except UpdateError as exc:

@@ -1,6 +1,8 @@
 """Who gets a verification code (获取验证码) for which purpose, and what the code is bound to.
 
-* ``register``: the phone given (the records are checked at registration).
+* ``register``: the phone given (the records are checked at registration). After
+  ``register_codes_before_captcha`` such codes from one source in a day, each further one needs an image
+  captcha (issue 17 item 5: registration codes are the one purpose anybody can aim at any phone).
 * ``login``: the phone given, sent only when a user has that phone (the answer is the same either way).
 * ``reset_password``: ``{name, id_number}`` instead of a phone; sent to the phone on record when they
   match a user (the answer is the same either way).
@@ -13,16 +15,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import errors
+from chalicelib import errors, policy
 from chalicelib.http import auth
 from chalicelib.rules.identity import normalize_id_number
-from chalicelib.services import audit, identity, sms_codes
+from chalicelib.services import audit, captchas, identity, sms_codes
 
 NEEDS_LOGIN = ("change_phone", "sms_subscription", "step_up")
 
 
 def request_code(*, purpose: str, phone: str | None, name: str | None, id_number: str | None,
-                 principal: auth.Principal | None, now: datetime, source: str = "") -> None:
+                 principal: auth.Principal | None, now: datetime, source: str = "",
+                 captcha_id: str | None = None, captcha_answer: str | None = None) -> None:
     target: str | None = None
     bound_to: str | None = None
     who: str | None = None
@@ -63,6 +66,8 @@ def request_code(*, purpose: str, phone: str | None, name: str | None, id_number
             raise errors.ValidationFailed.field("phone", "必填")
         target = identity.check_phone(phone)
         who = target
+        if purpose == "register":
+            _register_captcha(source, captcha_id, captcha_answer, now=now)
         if purpose == "login":
             user = identity.user_by_phone(target)
             decoy = target
@@ -77,11 +82,28 @@ def request_code(*, purpose: str, phone: str | None, name: str | None, id_number
     try:
         sms_codes.send(target, purpose, now=now, source_ip=source, bound_to=bound_to)
     except errors.ApiError as exc:
+        if purpose == "register" and source:
+            sms_codes.give_back(REGISTER_SOURCE, source, now)
         audit.record("sms.code", role=auth.DEPOSITOR, who=who, result=audit.REFUSED, now=now, source=source,
                      details={"purpose": purpose, "reason": exc.code.lower()})
         raise
     audit.record("sms.code", role=auth.DEPOSITOR, who=who, result=audit.OK, now=now, source=source,
                  details={"purpose": purpose, "phone": target})
+
+
+REGISTER_SOURCE = "register-src"
+
+
+def _register_captcha(source: str, captcha_id: str | None, captcha_answer: str | None, *, now: datetime) -> None:
+    """The first few registration codes of a source a day are free; after that each needs a captcha."""
+    if not source:
+        return
+    free = policy.get().security.register_codes_before_captcha
+    if sms_codes.take_free(REGISTER_SOURCE, source, free, now):
+        return
+    if not captchas.check(captcha_id, captcha_answer, now=now):
+        raise errors.CaptchaRequired("获取注册验证码过于频繁，请输入图形验证码", details={"captcha_required": True})
+    sms_codes.count_anyway(REGISTER_SOURCE, source, now)
 
 
 def step_up(principal: auth.Principal, *, sms_code: str, now: datetime, source: str = "") -> str:

@@ -7,7 +7,11 @@ withdrawals made here, *markers* in the ``state`` table under ``withdrawal#<id_n
 
 * ``last#<type>``: the date of the last withdrawal of a type that has an interval (``status`` = its serial);
 * ``housing#<year>``: the housing-consumption type used that calendar year (``count`` withdrawals hold it);
-* ``pending``: the serial of the application waiting for review (在途业务; one at a time).
+* ``pending``: the serial of the application waiting for review (在途业务; one at a time);
+* ``contract#<type>#<contract>``: the contract a once-per-contract type (贷款首付款提取) was paid for.
+
+The person's own facts come from the ID number: the statutory retirement age (:mod:`chalicelib.rules.retirement`,
+from the birth date and sex) that 离退休提取 needs.
 
 The markers are written in the same ledger transaction as the money, under conditions that restate the rules
 (the last one at least ``interval_months`` ago; the same housing type or none), so two withdrawals racing past
@@ -32,6 +36,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, log, masking, money, policy
 from chalicelib.adapters import bank
+from chalicelib.rules import identity, retirement
 from chalicelib.rules import withdrawals as rules
 from chalicelib.services import business, cards, ledger, notify
 from chalicelib.store import base
@@ -71,6 +76,7 @@ class Facts:
     loans: list[Loan]
     history: rules.History
     markers: dict[str, StateItem]
+    person: rules.PersonFacts | None = None
 
     def account_facts(self) -> list[rules.AccountFacts]:
         return [account_facts(a) for a in self.accounts]
@@ -90,6 +96,18 @@ def account_facts(a: Account) -> rules.AccountFacts:
         sealed_on=dt.date.fromisoformat(a.sealed_on) if a.sealed_on else None)
 
 
+def person_facts(id_number: str) -> rules.PersonFacts:
+    """The statutory retirement age of the ID number's holder (the policy's group for a woman's withdrawal)."""
+    try:
+        birth = identity.birth_date(id_number)
+    except ValueError:
+        return rules.PersonFacts()
+    cfg = policy.get().retirement_age
+    group = retirement.group_for(cfg, male=identity.is_male(id_number), use="withdrawal")
+    return rules.PersonFacts(retires_on=retirement.retirement_date(birth, group),
+                             retirement_age=retirement.describe(retirement.age_months(birth, group)))
+
+
 def facts(id_number: str, today: dt.date, *, ignore_pending: str | None = None) -> Facts:
     """Everything the rules need about one person (a handful of Queries)."""
     wd = policy.get().withdrawals
@@ -98,6 +116,7 @@ def facts(id_number: str, today: dt.date, *, ignore_pending: str | None = None) 
     markers = {m.sk: m for m in StateItem.query(markers_pk(id_number), consistent_read=True)}
     last_on: dict[str, dt.date] = {}
     housing: set[str] = set()
+    contracts: set[tuple[str, str]] = set()
     longest = max([r.interval_months or 0 for r in wd.types.values()] + [12])
     since = min(dt.date(today.year, 1, 1), rules.interval_cutoff(today, longest)).isoformat()
     for acct in accounts:
@@ -117,17 +136,22 @@ def facts(id_number: str, today: dt.date, *, ignore_pending: str | None = None) 
                 last_on[kind] = on
         elif sk == f"housing#{today.year}" and item.value and int(item.count or 0) > 0:
             housing.add(item.value)
+        elif sk.startswith("contract#"):
+            kind, _, key = sk.removeprefix("contract#").partition("#")
+            contracts.add((kind, key))
     pending_item = markers.get("pending")
     pending = None
     if pending_item is not None and pending_item.value != ignore_pending:
         pending = pending_item.status or "unknown"
-    return Facts(accounts=accounts, loans=loans, markers=markers,
-                 history=rules.History(last_on=last_on, housing_types_this_year=frozenset(housing), pending=pending))
+    return Facts(accounts=accounts, loans=loans, markers=markers, person=person_facts(id_number),
+                 history=rules.History(last_on=last_on, housing_types_this_year=frozenset(housing), pending=pending,
+                                       contracts_used=frozenset(contracts)))
 
 
-def verdict(kind: str, f: Facts, today: dt.date, contract_no: str | None = None) -> rules.Verdict:
+def verdict(kind: str, f: Facts, today: dt.date, contract_no: str | None = None,
+            details: dict[str, str] | None = None) -> rules.Verdict:
     return rules.evaluate(kind, policy.get().withdrawals, f.account_facts(), f.loan_facts(), f.history, today,
-                          contract_no=contract_no)
+                          contract_no=contract_no, person=f.person, details=details)
 
 
 def types(id_number: str, now: dt.datetime) -> list[rules.Verdict]:
@@ -147,18 +171,23 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
     record = _record(serial)
     if record is None:
         today = _today(now)
-        if "approved_on" in details and dt.date.fromisoformat(details["approved_on"]) > today:
-            raise errors.ValidationFailed.field("details.approved_on", "批准日期不能晚于今天")
+        for name, said in (("approved_on", "批准日期"), ("purchase_date", "购房日期")):
+            if name in details and dt.date.fromisoformat(details[name]) > today:
+                raise errors.ValidationFailed.field(f"details.{name}", f"{said}不能晚于今天")
         f = facts(id_number, today)
-        v = verdict(kind, f, today, contract_no=details.get("contract_no"))
+        v = verdict(kind, f, today, contract_no=details.get("contract_no"), details=details)
         rules.require(v)
         acct = f.account(v.account_no)
         take = rules.amount_to_take(v, rule, amount, int(acct.balance or 0))
         card = cards.card_of(id_number, card_id)
+        extra = {}
+        if v.early:
+            extra["early_retirement"] = (f"提前退休：法定退休年龄{f.person.retirement_age}"
+                                         f"（{f.person.retires_on.isoformat()}），请核验离退休批准")
         record = business.new_record(
             serial_no=serial, owner=id_number, kind=KIND, type=kind, title=rule.name, now=now,
             review=rule.review == "manual", amount=take, account_no=acct.account_no,
-            details={**details, "card_id": card.card_id, "card": masking.card(card.card_no),
+            details={**details, **extra, "card_id": card.card_id, "card": masking.card(card.card_no),
                      "bank_name": card.bank_name, "loan": v.contract_no})
         if rule.review == "manual":
             return _submit(record, now)
@@ -216,9 +245,25 @@ def _submit(record: BusinessRecord, now: dt.datetime) -> BusinessRecord:
 # ---------------------------------------------------------------- posting
 
 
+def contract_marker(rule, kind: str, details: dict) -> str | None:
+    """The sk of the once-per-contract marker of this application (None when the type has none)."""
+    if not rule.once_per_contract or not details.get(rule.once_per_contract):
+        return None
+    return f"contract#{kind}#{rules.contract_key(str(details[rule.once_per_contract]))}"
+
+
 def _marker_extras(record: BusinessRecord, rule, today: dt.date, markers: dict[str, StateItem]) -> list:
     """The race guards of the rules, as conditional writes in the posting's transaction."""
     pk, kind, extras = markers_pk(record.owner), record.type, []
+    once = contract_marker(rule, kind, record.details.as_dict() if record.details else {})
+    if once is not None:
+        def contract(tx) -> None:
+            tx.save(StateItem(pk, once, value=today.isoformat(), status=record.serial_no,
+                              updated_at=record.submitted_at),
+                    condition=StateItem.pk.does_not_exist())
+
+        extras.append(ledger.Extra(contract, errors.NotEligible(
+            f"该合同已办理过{rule.name}，每份合同只能办理一次", details={"type": kind, "reason": "contract_used"})))
     if rule.interval_months:
         cutoff = rules.interval_cutoff(today, rule.interval_months).isoformat()
         before = markers.get(f"last#{kind}")
@@ -252,7 +297,7 @@ def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, sou
     details = record.details.as_dict() if record.details else {}
     pk = markers_pk(record.owner)
     for _attempt in range(_ATTEMPTS):
-        v = verdict(record.type, f, today, contract_no=details.get("contract_no"))
+        v = verdict(record.type, f, today, contract_no=details.get("contract_no"), details=details)
         rules.require(v)
         if v.account_no != record.account_no:
             raise errors.Conflict("可提取的账户已变化，请重新申请")
@@ -355,6 +400,9 @@ def _reverse(record: BusinessRecord, amount: int, reason: str, now: dt.datetime)
     if policy.get().withdrawals.housing_consumption_exclusive and rule.housing_consumption:
         extras.append(ledger.Extra(lambda tx: tx.update(StateItem(pk, f"housing#{today.year}"),
                                                         actions=[StateItem.count.add(-1)])))
+    once = contract_marker(rule, record.type, details)
+    if once is not None:
+        extras.append(ledger.Extra(lambda tx: tx.delete(StateItem(pk, once))))
     ledger.post([ledger.Posting(record.account_no, f"{record.serial_no}R", "D", amount, "reversal", type=record.type,
                                 business_serial=record.serial_no, note=reason, reverses=record.serial_no)],
                 now=now, actor="system", updates={record.account_no: updates} if updates else None, extras=extras)

@@ -1,6 +1,6 @@
 """Personal HPF accounts (个人公积金账户, GRZH). The balance here moves only through the ledger."""
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.store.base import BaseModel
@@ -55,6 +55,18 @@ class BookIndex(GlobalSecondaryIndex):
 BOOK = "personal"
 
 
+class Terms(MapAttribute):
+    """One entry of an account's deposit history (``Account.terms_history``): from the month ``from_period`` on,
+    the account deposits ``amount`` fen a month; an employee's entry also keeps the base (缴存基数) and the two
+    ratios that gave that amount. A back-payment (补缴) pays each month at the entry in force for it."""
+
+    from_period = UnicodeAttribute(attr_name="from")   # YYYYMM
+    amount = NumberAttribute()                         # fen a month (月缴存额)
+    base = NumberAttribute(null=True)                  # fen (employee accounts)
+    ratio_unit = UnicodeAttribute(null=True)
+    ratio_person = UnicodeAttribute(null=True)
+
+
 class Account(BaseModel):
     class Meta:
         table_name = "accounts"
@@ -84,6 +96,10 @@ class Account(BaseModel):
     base_year = UnicodeAttribute(null=True)      # YYYY of the last base adjustment (基数调整) by the unit
     base_adjustments = NumberAttribute(null=True)   # how many in that year
     base_serial = UnicodeAttribute(null=True)    # the adjustment that set the base (a retry recognises itself)
+    # 缴存额/基数 history, oldest first, appended by every change of the monthly amount or base (list_append, so a
+    # change never needs the account's version); absent on an account never changed: then the current figures
+    # hold for every month. Read with the account itself (no extra read).
+    terms_history = ListAttribute(of=Terms, null=True)
 
     person_index = PersonIndex()
     unit_index = UnitIndex()
@@ -93,3 +109,21 @@ class Account(BaseModel):
     @staticmethod
     def remit_group_for(kind: str, status: str) -> str | None:
         return "flexible" if kind == "flexible" and status == "normal" else None
+
+
+def terms_entry(from_period: str, acct: Account, *, amount: int | None = None, base: int | None = None) -> Terms:
+    """A history entry from ``from_period``: the account's figures, with ``amount``/``base`` replaced if given."""
+    employee = acct.kind == "employee"
+    return Terms(from_period=from_period, amount=int(acct.monthly_amount or 0) if amount is None else amount,
+                 base=(int(acct.base or 0) if base is None else base) if employee else None,
+                 ratio_unit=acct.ratio_unit if employee else None, ratio_person=acct.ratio_person if employee else None)
+
+
+def append_terms(acct: Account, new: Terms) -> object:
+    """The update action that appends ``new`` to the history; an account without one first gets its figures
+    before the change, in force from its opening month (so earlier months keep the old amount)."""
+    import datetime as dt
+
+    opened = dt.date.fromisoformat(acct.opened_on)
+    first = terms_entry(f"{opened.year:04d}{opened.month:02d}", acct)
+    return Account.terms_history.set((Account.terms_history | [first]).append([new]))

@@ -79,6 +79,11 @@ class Loan(BaseModel):
     offset_day = NumberAttribute(null=True)            # = repayment_day while offset is signed (offset-index)
     stages = ListAttribute(of=Stage, null=True)        # 贷款进度; None for loans imported without them
     application_serial = UnicodeAttribute(null=True)   # the loan application (BusinessRecord) it came from
+    arrears = NumberAttribute(null=True)               # fen overdue (逾期本息) while status is overdue
+    overdue_since = UnicodeAttribute(null=True)        # due date of the oldest unpaid installment while overdue
+    interest_paid_to = UnicodeAttribute(null=True)     # a prepayment paid the interest up to this date
+    home = UnicodeAttribute(null=True)                 # first | second (rate band); None: read from its rate
+    repriced_on = UnicodeAttribute(null=True)          # the last repricing day (重定价) that moved its rate
     version = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
 
@@ -123,6 +128,8 @@ class Repayment(BaseModel):
     penalty = NumberAttribute(default=0)
     balance_after = NumberAttribute()
     source = UnicodeAttribute(null=True)     # bank | offset | prepayment | settlement
+    from_hpf = NumberAttribute(null=True)    # fen of ``amount`` paid from the HPF account (月对冲)
+    from_bank = NumberAttribute(null=True)   # fen of ``amount`` debited from the repayment bank account
     # Installments are keyed by their period (1..term). A prepayment (提前还本) is not a period: it is keyed
     # 1000 × n + the periods paid before it (n = 1, 2, … for several after the same period), so it never
     # collides with an installment; a settlement (提前结清) takes the next period's number.

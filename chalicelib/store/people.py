@@ -25,6 +25,10 @@ class Person(BaseModel):
     phone = UnicodeAttribute()
     alipay_user_id = UnicodeAttribute(null=True)
     face_photo_key = UnicodeAttribute(null=True)
+    # where ``phone`` came from: None = the center (import, a reviewed change) or the person (proven by a code);
+    # "unit" = typed by a unit registering a person the center did not know, not proven by the person, so
+    # registration does not take it as proof of who is registering (issue 17 item 1)
+    phone_source = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
 
     phone_index = PhoneIndex()

@@ -51,6 +51,21 @@ def test_no_slots_on_weekends_and_public_holidays(client, branch, day):
     assert client.http.get(f"/v1/branches/B01/slots?date={day}").json_body == []
 
 
+@pytest.mark.parametrize("day", ["2025-09-28", "2026-09-20", "2026-10-10"])
+def test_make_up_working_days_have_slots(client, branch, day):
+    # 调休上班 (State Council notices for 2025 and 2026): Sunday 2025-09-28, Sunday 2026-09-20, Saturday 2026-10-10
+    assert [s["slot"] for s in client.http.get(f"/v1/branches/B01/slots?date={day}").json_body] == [
+        "09:00-10:00", "10:00-11:00"]
+
+
+def test_a_make_up_sunday_is_bookable_and_a_weekday_holiday_is_not(client, branch, clock_file):
+    clock_file("2026-09-15T09:00:00+08:00")
+    p, a, u, login = factories.depositor()
+    assert _book(client, login, day="2026-09-20").status_code == 201         # Sunday, 调休上班
+    holiday = _book(client, login, day="2026-10-07", key="b2")                # Wednesday, 国庆节 1-7 October
+    assert holiday.status_code == 422 and "法定节假日" in holiday.json_body["error"]["message"]
+
+
 def test_slots_bad_input_is_4xx(client, branch):
     assert client.http.get("/v1/branches/B01/slots?date=2026-13-01").status_code == 400
     assert client.http.get("/v1/branches/B01/slots").status_code == 400

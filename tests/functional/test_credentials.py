@@ -147,6 +147,16 @@ def test_guessing_the_old_password_locks_the_account(env):
 
 
 # --- phone -----------------------------------------------------------------------------------------------
+# A phone change needs a step-up proven on the old phone (issue 17 item 2): these tests used to change it with
+# the access token and a code to the new phone alone, which is what a stolen session could do.
+
+def _stepped_up(client, r, pair) -> dict:
+    """The session's headers plus a step-up token earned with a code sent to the user's (old) phone."""
+    assert request_code(client, "step_up", headers=_auth(pair)).status_code == 202
+    response = post(client, "/v1/auth/step-up", {"sms_code": last_code(r.phone)}, headers=_auth(pair))
+    assert response.status_code == 200, body(response)
+    return {**_auth(pair), "X-Step-Up-Token": body(response)["step_up_token"]}
+
 
 def test_changing_the_phone_with_a_code_to_the_new_phone(env):
     from chalicelib.services import identity
@@ -158,7 +168,7 @@ def test_changing_the_phone_with_a_code_to_the_new_phone(env):
     new_phone = "13612345678"
     assert request_code(env, "change_phone", phone=new_phone, headers=_auth(pair)).status_code == 202
     response = post(env, "/v1/me/phone", {"new_phone": new_phone, "sms_code": last_code(new_phone)},
-                    headers=_auth(pair), method="put")
+                    headers=_stepped_up(env, r, pair), method="put")
     assert response.status_code == 204
     assert identity.user_by_id(r.user.user_id).phone == new_phone
     assert Person.get(r.id_number).phone == new_phone
@@ -173,7 +183,7 @@ def test_a_phone_change_code_of_another_user_does_not_work(env):
     p1, p2 = _pair(env, r1.phone, r1.password), _pair(env, r2.phone, r2.password)
     request_code(env, "change_phone", phone="13612345678", headers=_auth(p1))
     response = post(env, "/v1/me/phone", {"new_phone": "13612345678", "sms_code": last_code("13612345678")},
-                    headers=_auth(p2), method="put")
+                    headers=_stepped_up(env, r2, p2), method="put")
     assert body(response)["error"]["code"] == "SMS_CODE_INVALID"
 
 
@@ -182,7 +192,7 @@ def test_a_phone_of_another_user_cannot_be_taken(env):
     p1 = _pair(env, r1.phone, r1.password)
     request_code(env, "change_phone", phone=r2.phone, headers=_auth(p1))
     response = post(env, "/v1/me/phone", {"new_phone": r2.phone, "sms_code": last_code(r2.phone)},
-                    headers=_auth(p1), method="put")
+                    headers=_stepped_up(env, r1, p1), method="put")
     assert response.status_code == 409
 
 

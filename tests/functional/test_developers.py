@@ -4,6 +4,8 @@ with its progress stages."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 
 import pytest
@@ -138,8 +140,20 @@ def test_another_developers_project_is_not_found(client, dev, reviewer):
 # ---------------------------------------------------------------- 贷款申请
 
 
-def _buyer(name="赵买房", status="normal"):
-    p = factories.person(name=name)
+_seq = itertools.count(100)
+
+
+def _id(birth: dt.date, male: bool) -> str:
+    """An ID number of that birth date and sex (GB 11643: the 17th digit is odd for a man)."""
+    n = next(_seq) * 2 + (1 if male else 0)
+    return factories.make_id_number("140105", birth, n)
+
+
+def _buyer(name="赵买房", status="normal", *, birth=dt.date(1995, 1, 1), male=None):
+    """A depositor; born 1995 so that a 360-month term ends before the statutory age + 5 for either sex (a man
+    63 + 5 = 2063-01, a woman of the 55 group 58 + 5 = 2058-01; 360 months from 2026-07 end in 2056-07)."""
+    male = bool(next(_seq) % 2) if male is None else male
+    p = factories.person(name=name, id_number=_id(birth, male))
     factories.account(p, status=status)
     return p
 
@@ -266,3 +280,82 @@ def test_a_buyer_who_does_not_deposit_or_a_building_not_approved_is_not_eligible
     waiting = _post(client, dev, "/v1/developers/me/loan-applications",
                     _application(project_no, "5", _buyer()), key="l2")
     assert waiting.status_code == 422
+
+
+# ---------------------------------------------------------------- who may borrow (issue 16 item 15)
+
+
+def test_the_term_ends_by_the_statutory_retirement_age_plus_five_years(client, dev, reviewer):
+    # The decision of 2024-09-13: men born from 1976-09 retire at 63; women of the 55 group (the policy's group for
+    # loans) born from 1981-09 at 58. Born 1985-06-15 and applying on 2026-07-15, the term may end by
+    # 2053-06-15 (man: 2048-06-15 + 5 years) or 2048-06-15 (woman: 2043-06-15 + 5 years):
+    # 2026-07-15 + 323 months = 2053-06-15, + 263 months = 2048-06-15.
+    project_no, building_no = _approved_building(client, dev, reviewer)
+    for male, longest, latest in ((True, 323, "2053-06-15"), (False, 263, "2048-06-15")):
+        buyer = _buyer(birth=dt.date(1985, 6, 15), male=male)
+        too_long = _post(client, dev, "/v1/developers/me/loan-applications",
+                         _application(project_no, building_no, buyer, term_months=longest + 1), key=f"a{male}1")
+        assert too_long.status_code == 400, too_long.body
+        said = too_long.json_body["error"]["details"]["fields"]["term_months"]
+        assert latest in said and f"最长 {longest} 个月" in said
+        ok = _post(client, dev, "/v1/developers/me/loan-applications",
+                   _application(project_no, building_no, buyer, term_months=longest), key=f"a{male}2")
+        assert ok.status_code == 201, ok.body
+
+
+def test_a_buyer_past_the_age_limit_may_not_borrow_at_all(client, dev, reviewer):
+    # a man born 1960-03-15 reached 60 (before the reform) on 2020-03-15: + 5 years = 2025-03-15, before today
+    project_no, building_no = _approved_building(client, dev, reviewer)
+    buyer = _buyer(birth=dt.date(1960, 3, 15), male=True)
+    resp = _post(client, dev, "/v1/developers/me/loan-applications",
+                 _application(project_no, building_no, buyer, term_months=12), key="l1")
+    assert resp.status_code == 400 and "2025-03-15" in resp.json_body["error"]["details"]["fields"]["term_months"]
+
+
+def test_a_buyer_with_an_unsettled_hpf_loan_may_not_apply_nor_be_approved_twice(client, dev, reviewer):
+    from tests.support import loan_data
+
+    project_no, building_no = _approved_building(client, dev, reviewer)
+    owing = _buyer()
+    loan_data.loan(owing.id_number, status="overdue")
+    resp = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, owing),
+                 key="l1")
+    assert resp.status_code == 422 and "未结清的住房公积金贷款" in resp.json_body["error"]["message"]
+    settled = _buyer()
+    loan_data.loan(settled.id_number, status="settled", paid_periods=0)
+    assert _post(client, dev, "/v1/developers/me/loan-applications",
+                 _application(project_no, building_no, settled), key="l2").status_code == 201
+    # two applications for one buyer, both waiting: the first approved, the second refused at approval
+    buyer = _buyer()
+    first = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, buyer),
+                  key="l3").json_body
+    second = _post(client, dev, "/v1/developers/me/loan-applications",
+                   _application(project_no, building_no, buyer, house_no="1602"), key="l4").json_body
+    _decide(client, reviewer, first["serial_no"])
+    refused = client.http.post(f"/v1/admin/reviews/{second['serial_no']}/decision", headers=reviewer.headers,
+                               body=json.dumps({"decision": "approve", "opinion": "同意"}))
+    assert refused.status_code == 422 and "未结清" in refused.json_body["error"]["message"]
+    assert [x.contract_no for x in Loan.person_index.query(buyer.id_number)] == [
+        Loan.person_index.query(buyer.id_number).next().contract_no]
+    assert _decide(client, reviewer, second["serial_no"], "reject", "已有未结清贷款")["status"] == "rejected"
+
+
+def test_the_rate_is_the_one_in_force_at_disbursement_not_at_application(client, dev, reviewer, clock_file):
+    # PBoC cut HPF loan rates by 0.25 points from 2025-05-08: first home over 5 years 2.85 % → 2.60 %
+    # (en.people.cn 2025-05-09). Applied for on 2025-05-06, disbursed on 2025-05-09.
+    clock_file("2025-05-06T09:00:00+08:00")
+    dev, reviewer = factories.login("D3001", auth.DEVELOPER), factories.login("op1", auth.OPERATOR, op_role="reviewer")
+    project_no, building_no = _approved_building(client, dev, reviewer)
+    buyer = _buyer()
+    app = _post(client, dev, "/v1/developers/me/loan-applications", _application(project_no, building_no, buyer),
+                key="l1").json_body
+    assert app["annual_rate"] == "2.85"
+    _decide(client, reviewer, app["serial_no"])
+    contract_no = Loan.person_index.query(buyer.id_number).next().contract_no
+    clock_file("2025-05-12T09:00:00+08:00")
+    reviewer = factories.login("op1", auth.OPERATOR, op_role="reviewer")
+    resp = client.http.post(f"/v1/admin/loans/{contract_no}/disbursement", headers=reviewer.headers,
+                            body=json.dumps({"disbursed_on": "2025-05-09"}))
+    assert resp.status_code == 200, resp.body
+    assert Loan.get(contract_no).annual_rate == "2.60"
+    assert any("年利率 2.60%" in m.body for m in Message.query(buyer.id_number) if m.title == "贷款已发放")

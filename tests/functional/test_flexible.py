@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -177,7 +178,8 @@ def test_remittance_view_shows_period_amount_and_window(client, flex):
     resp = client.http.get("/v1/flexible/remittance", headers=login.headers)
     assert resp.status_code == 200
     assert resp.json_body == {"period": "202607", "amount": "500.00", "paid_through": "202606",
-                              "account_status": "normal",
+                              "account_status": "normal", "due": "remit", "from_period": "202607",
+                              "message": "请汇缴 202607，金额 500.00 元", "back_payment": None,
                               "window": {"open": True, "opens_at": "2026-07-15T08:00:00+08:00",
                                          "closes_at": "2026-07-15T17:00:00+08:00"}}
 
@@ -428,3 +430,127 @@ def test_garbage_bodies_are_400_never_500(client, flex, method, path, body):
                                     "X-Step-Up-Token": login.step_up_token()})
     resp = client.http.request(method, path, headers=headers, body=body)
     assert resp.status_code == 400, (path, body, resp.json_body)
+
+
+# ---------------------------------------------------------------- issue 16 items 5, 13, 14
+
+
+def _at(clock_file, when, u):
+    """Move the clock, open that day's window, log in again."""
+    clock_file(when)
+    remittance.reset_cache()
+    remittance.open_window(clock.now())
+    return factories.login(u.user_id)
+
+
+def test_unsealing_after_22_sealed_months_owes_nothing_for_them(client, aws, clock_file):
+    # 500.00 a month, paid through 2024-11, sealed in 2024-12 and unsealed in 2026-10: the sealed months
+    # 2024-12..2026-09 (1 + 12 + 9 = 22, by hand) are not owed (seed 000: 封存 = 停缴; 启封 = 愿意继续缴存), so
+    # the worker pays October 500.00 and is never told to back-pay 22 x 500.00 = 11,000.00.
+    clock_file("2024-12-10T09:00:00+08:00")
+    p, a, u, login = factories.depositor(kind="flexible", balance=0, paid_through="202411", monthly_amount=50_000,
+                                         opened_on="2020-03-01")
+    card = factories.card(p)
+    assert _post(client, login, "/v1/flexible/seal", key="s1").json_body["status"] == "sealed"
+    login = _at(clock_file, "2026-10-12T09:00:00+08:00", u)
+    unsealed = _post(client, login, "/v1/flexible/unseal", key="u1")
+    assert unsealed.status_code == 200 and unsealed.json_body["paid_through"] == "202609"
+    view = client.http.get("/v1/flexible/remittance", headers=login.headers).json_body
+    assert (view["due"], view["period"], view["amount"], view["back_payment"]) == ("remit", "202610", "500.00", None)
+    back = client.http.get("/v1/flexible/back-payment?end_period=202609", headers=login.headers)
+    assert back.status_code == 409 and back.json_body["error"]["code"] == "ALREADY_DONE"
+    paid = _post(client, login, "/v1/flexible/remittances", {"period": "202610", "bank_card_id": card.card_id},
+                 key="r1")
+    assert paid.status_code == 201, paid.json_body
+    assert (paid.json_body["amount"], paid.json_body["balance_after"]) == ("500.00", "500.00")
+    assert [e.period for e in _entries(a.account_no)] == ["202610"]
+    [unseal] = [r for r in _records(p.id_number) if r.kind == "flexible_unseal"]
+    assert unseal.details.as_dict()["paid_through_before"] == "202411"
+
+
+def test_a_back_payment_across_a_july_change_costs_each_month_its_own_amount(client, aws, clock_file):
+    # 500.00 a month, changed to 800.00 in July 2026 (seed 000: 月缴存额调整时间为每年 7 月); paid through 2026-04.
+    # In September a back-payment of 2026-05..2026-08 costs, by hand, 500 + 500 + 800 + 800 = 2,600.00.
+    clock_file(NOW)
+    p, a, u, login = factories.depositor(kind="flexible", balance=0, paid_through="202604", monthly_amount=50_000,
+                                         opened_on="2020-03-01")
+    card = factories.card(p)
+    assert _adjust(client, login, "800.00", "a1").status_code == 200
+    login = _at(clock_file, "2026-09-10T09:00:00+08:00", u)
+    quote = client.http.get("/v1/flexible/back-payment?end_period=202608", headers=login.headers)
+    assert quote.status_code == 200, quote.json_body
+    assert (quote.json_body["amount"], quote.json_body["months"], quote.json_body["monthly_amount"]) == (
+        "2600.00", 4, "800.00")
+    assert quote.json_body["lines"] == [{"period": "202605", "amount": "500.00"},
+                                        {"period": "202606", "amount": "500.00"},
+                                        {"period": "202607", "amount": "800.00"},
+                                        {"period": "202608", "amount": "800.00"}]
+    paid = _post(client, login, "/v1/flexible/back-payments", {"end_period": "202608", "bank_card_id": card.card_id})
+    assert paid.status_code == 201, paid.json_body
+    assert (paid.json_body["amount"], paid.json_body["balance_after"]) == ("2600.00", "2600.00")
+    assert sorted((e.period, int(e.amount)) for e in _entries(a.account_no)) == [
+        ("202605", 50_000), ("202606", 50_000), ("202607", 80_000), ("202608", 80_000)]
+    assert [x["amount"] for x in bank.gateway().read() if x["op"] == "debit"] == [260_000]
+    remit = _post(client, login, "/v1/flexible/remittances", {"period": "202609", "bank_card_id": card.card_id},
+                  key="r9")
+    assert remit.status_code == 201 and remit.json_body["amount"] == "800.00"
+
+
+def test_the_remittance_quote_is_what_post_accepts(client, aws, clock_file):
+    # paid through 2026-03, in July: April..June (3 x 500.00 = 1,500.00, by hand) must be back-paid before July
+    clock_file(NOW)
+    p, a, u, login = factories.depositor(kind="flexible", balance=0, paid_through="202603", monthly_amount=50_000,
+                                         opened_on="2020-03-01")
+    card = factories.card(p)
+    remittance.open_window(clock.now())
+    view = client.http.get("/v1/flexible/remittance", headers=login.headers).json_body
+    assert (view["due"], view["period"], view["from_period"]) == ("back_payment_first", "202607", "202604")
+    assert {k: view["back_payment"][k] for k in ("from_period", "end_period", "months", "amount")} == {
+        "from_period": "202604", "end_period": "202606", "months": 3, "amount": "1500.00"}
+    refused = _post(client, login, "/v1/flexible/remittances", {"period": "202607", "bank_card_id": card.card_id})
+    assert refused.status_code == 422                                   # as the quote said
+    back = _post(client, login, "/v1/flexible/back-payments",
+                 {"end_period": view["back_payment"]["end_period"], "bank_card_id": card.card_id}, key="b1")
+    assert back.status_code == 201 and back.json_body["amount"] == view["back_payment"]["amount"]
+    view = client.http.get("/v1/flexible/remittance", headers=login.headers).json_body
+    assert (view["due"], view["period"], view["amount"], view["back_payment"]) == ("remit", "202607", "500.00", None)
+    ok = _post(client, login, "/v1/flexible/remittances", {"period": view["period"], "bank_card_id": card.card_id},
+               key="r2")
+    assert ok.status_code == 201
+    assert client.http.get("/v1/flexible/remittance", headers=login.headers).json_body["due"] == "paid"
+    _post(client, login, "/v1/flexible/seal", key="s1")
+    assert client.http.get("/v1/flexible/remittance", headers=login.headers).json_body["due"] == "sealed"
+
+
+def test_the_reminder_says_what_the_quote_says(aws, clock_file):
+    from chalicelib import jobs
+
+    clock_file("2026-07-20T09:00:00+08:00")
+    on_time, a, _, _ = factories.depositor(kind="flexible", paid_through="202606", monthly_amount=50_000,
+                                           opened_on="2020-03-01")
+    behind, b, _, _ = factories.depositor(kind="flexible", paid_through="202603", monthly_amount=50_000,
+                                          opened_on="2020-03-01")
+    assert jobs.run("send-remittance-reminders", clock.now())["reminded"] == 2
+    [m1] = [m for m in Message.query(on_time.id_number) if m.title == "汇缴提醒"]
+    assert "202607" in m1.body and "500.00" in m1.body and "补缴" not in m1.body
+    [m2] = [m for m in Message.query(behind.id_number) if m.title == "汇缴提醒"]
+    # by hand: 2026-04..2026-06, 3 x 500.00 = 1,500.00 first, then July
+    assert "先办理补缴 202604-202606 共 3 个月 1500.00 元，再汇缴 202607" in m2.body
+
+
+def test_an_adjustment_appends_to_the_history_on_both_backends(backend, clock_file):
+    # the history is appended with list_append(if_not_exists(...)): the account's first change also records
+    # the amount it had before (in force from its opening month), so earlier months keep 500.00
+    from chalicelib.services import flexible as flex_service
+
+    clock_file(NOW)
+    p, a, u, login = factories.depositor(kind="flexible", paid_through="202606", monthly_amount=50_000,
+                                         opened_on="2020-03-01")
+    flex_service.adjust_monthly_amount(id_number=p.id_number, amount=80_000, serial="AMT1", now=clock.now())
+    history = Account.get(a.account_no, consistent_read=True).terms_history
+    assert [(t.from_period, int(t.amount)) for t in history] == [("202003", 50_000), ("202607", 80_000)]
+    flex_service.adjust_monthly_amount(id_number=p.id_number, amount=60_000, serial="AMT2",
+                                       now=dt.datetime(2027, 7, 2, 10, tzinfo=clock.CHINA))
+    history = Account.get(a.account_no, consistent_read=True).terms_history
+    assert [(t.from_period, int(t.amount)) for t in history] == [("202003", 50_000), ("202607", 80_000),
+                                                                 ("202707", 60_000)]

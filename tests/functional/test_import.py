@@ -124,3 +124,26 @@ def test_the_demo_repayment_records_follow_the_plan_the_app_shows():
                     money.parse(r["balance_after"])) == (due.due_on.isoformat(), due.payment, due.principal,
                                                          due.interest, due.balance_after), r
         assert money.parse(loan["balance"]) == plan.periods[loan["paid_periods"] - 1].balance_after
+
+
+def test_an_imported_history_prices_a_back_payment_month_by_month(aws):
+    # issue 16 item 5: a flexible account imported with 500.00 a month until 2026-06 and 800.00 from 2026-07,
+    # paid through 2026-04; in September a back-payment of 2026-05..2026-08 costs, by hand, 500 + 500 + 800 + 800.
+    import datetime as dt
+
+    from chalicelib import clock, policy
+    from chalicelib.rules import remittance as rules
+    from chalicelib.services import remittance
+
+    account = {**GOOD["account"], "kind": "flexible", "unit_no": None, "base": "0.00", "ratio_person": None,
+               "ratio_unit": None, "monthly_amount": "800.00", "paid_through": "202604",
+               "history": [{"from_period": "202001", "monthly_amount": "500.00"},
+                           {"from_period": "202607", "monthly_amount": "800.00"}]}
+    report = importer.run([json.dumps(account, ensure_ascii=False)])
+    assert report.bad == []
+    acct = Account.get("GR1")
+    q = rules.quote_back_payment(end_period="202608", now=dt.datetime(2026, 9, 10, 9, tzinfo=clock.CHINA),
+                                 paid_through=acct.paid_through, opened_on=acct.opened_on,
+                                 monthly_amount=int(acct.monthly_amount), rules=policy.get().flexible.back_payment,
+                                 history=remittance.history_of(acct))
+    assert (q.amounts, q.amount) == ((50_000, 50_000, 80_000, 80_000), 260_000)

@@ -26,6 +26,7 @@ MOMENTS = {
     "loan-offset-deduction": "2026-07-15T06:00:00+08:00",
     "settle-annual-interest": "2026-06-30T23:00:00+08:00",
     "dispatch-sms": "2026-07-01T09:00:00+08:00",
+    "reprice-loans": "2026-01-01T00:00:00+08:00",
 }
 
 

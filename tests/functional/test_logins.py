@@ -234,12 +234,15 @@ def test_face_login_without_a_photo_on_file_fails(env):
     assert _face(env, r).status_code == 401
 
 
-def test_face_failures_count_toward_the_lock(env, local_dir):
+def test_face_failures_lock_face_login_but_not_the_password_login(env, local_dir):
+    # issue 17 item 8: face failures used to count toward the password lock, so anybody who could name an ID
+    # number locked its holder out of the password login; now they have a counter of their own
     r = _with_face(local_dir)
     for _ in range(9):
         assert _face(env, r, photo=b"not me").status_code == 401
     assert _face(env, r, photo=b"not me").status_code == 423
     assert _face(env, r).status_code == 423
+    assert post(env, "/v1/auth/login", {"principal": r.phone, "password": r.password}).status_code == 200
 
 
 def test_bad_face_image_is_400(env, local_dir):

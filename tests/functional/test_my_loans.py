@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib import money
 from chalicelib.rules import loans as rules
-from chalicelib.store.loans import Repayment, Stage
+from chalicelib.store.loans import Loan, Repayment, Stage
 from tests.support import factories
 
 NOW = "2026-07-15T09:00:00+08:00"
@@ -124,7 +124,8 @@ def test_repayments_read_like_the_app_newest_first(client, borrower):
     assert status == 200
     assert body["items"][0] == {"date": "2018-09-14", "period_no": 21, "periods_total": 120,
                                 "label": "第21期/总120期", "kind": "installment", "amount": "2497.82", "principal": "1909.87",
-                                "interest": "587.95", "penalty": "0.00", "balance_after": "189077.41"}
+                                "interest": "587.95", "penalty": "0.00", "balance_after": "189077.41",
+                                "from_hpf": None, "from_bank": None}         # not known for imported records
     assert body["items"][1]["label"] == "第20期/总120期"
     rest = _get(client, login, f"/v1/me/loans/HT0006/repayments?limit=2&cursor={body['next_cursor']}")[1]
     assert [x["period_no"] for x in rest["items"]] == [19] and rest["next_cursor"] is None
@@ -134,3 +135,17 @@ def test_a_person_without_loans_gets_an_empty_list(client, borrower):
     p, login = borrower
     assert _get(client, login, "/v1/me/loans") == (200, [])
     assert _get(client, login, "/v1/me/loans/HT9999/schedule")[0] == 404
+
+
+def test_an_overdue_loan_shows_its_arrears_and_a_repayment_where_its_money_came_from(client, borrower):
+    p, login = borrower
+    loan = factories.loan(p, contract_no="HT0007", term_months=120, paid_periods=21)
+    loan.update(actions=[Loan.status.set("overdue"), Loan.arrears.set(213_915), Loan.overdue_since.set("2026-06-20")])
+    Repayment(loan.contract_no, 21, date="2026-08-20", amount=213_915, principal=130_000, interest=83_915, penalty=0,
+              balance_after=1, from_hpf=99_999, from_bank=113_916, source="offset").save()
+    mine = {x["contract_no"]: x for x in _get(client, login, "/v1/me/loans")[1]}["HT0007"]
+    assert (mine["status"], mine["arrears"], mine["overdue_since"]) == ("overdue", "2139.15", "2026-06-20")
+    # 罚息 so far: 2139.15 × 2.85 % / 360 × 1.5 × 25 days (2026-06-20 → 2026-07-15) = 6.3506… → 6.35
+    assert mine["penalty_to_date"] == "6.35"
+    [item] = _get(client, login, "/v1/me/loans/HT0007/repayments")[1]["items"]
+    assert (item["from_hpf"], item["from_bank"]) == ("999.99", "1139.16")

@@ -182,14 +182,45 @@ def test_another_units_employee_is_not_found(client, hall):
     assert Account.get(other.account_no).status == "normal"
 
 
-def test_changing_an_employees_phone_and_name(client, hall):
+def test_an_employees_phone_and_name_change_waits_for_the_centers_review(client, hall):
+    # issue 17 item 1: this used to rewrite the center-wide person record at once (a unit could take over a
+    # citizen's online identity); now it is a request in the review queue and the person is told by SMS
     _, login = hall
     p, a = _employee()
+    old_phone = p.phone
     resp = _post(client, login, f"/v1/units/me/employees/{a.account_no}", {"phone": "13800001111", "name": "张叁"},
                  method="put")
-    assert resp.status_code == 200 and resp.json_body["phone"] == "138****1111"
+    assert resp.status_code == 202 and resp.json_body["status"] == "submitted", resp.body
+    serial = resp.json_body["serial_no"]
+    person = Person.get(p.id_number)
+    assert (person.phone, person.name) == (old_phone, "张三")                # nothing changes before review
+    assert [s.phone for s in OutboundSms.scan()] == [old_phone]              # the person is told
+    again = _post(client, login, f"/v1/units/me/employees/{a.account_no}", {"name": "张叄"}, key="k2", method="put")
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "ALREADY_DONE"
+    op = factories.login("op1", auth.OPERATOR, op_role="reviewer")
+    queue = client.http.get("/v1/admin/reviews?kind=employee_change", headers=op.headers).json_body["items"]
+    assert [i["serial_no"] for i in queue] == [serial]
+    assert queue[0]["details"]["new_phone"] == "138****1111"
+    decided = client.http.post(f"/v1/admin/reviews/{serial}/decision", headers=op.headers,
+                               body=json.dumps({"decision": "approve", "opinion": "已核对身份证件"}))
+    assert decided.status_code == 200 and decided.json_body["status"] == "done", decided.body
     person = Person.get(p.id_number)
     assert (person.phone, person.name) == ("13800001111", "张叁")
+    shown = _get(client, login, f"/v1/units/me/employees/{a.account_no}").json_body
+    assert (shown["phone"], shown["name"]) == ("138****1111", "张叁")
+
+
+def test_a_rejected_employee_change_changes_nothing(client, hall):
+    _, login = hall
+    p, a = _employee()
+    resp = _post(client, login, f"/v1/units/me/employees/{a.account_no}", {"phone": "13800001111"}, method="put")
+    op = factories.login("op1", auth.OPERATOR, op_role="reviewer")
+    client.http.post(f"/v1/admin/reviews/{resp.json_body['serial_no']}/decision", headers=op.headers,
+                     body=json.dumps({"decision": "reject", "opinion": "本人未到场"}))
+    assert Person.get(p.id_number).phone == p.phone
+    unchanged = _post(client, login, f"/v1/units/me/employees/{a.account_no}", {"phone": p.phone}, key="k2",
+                      method="put")
+    assert "body" in _fields(unchanged)
 
 
 def test_sealing_an_employee_who_left(client, hall):
@@ -483,3 +514,28 @@ def test_rosters_are_listed_newest_first_and_stay_within_their_unit(client, hall
     factories.unit(unit_no="U2002")
     assert _get(client, other, f"/v1/units/me/rosters/{first['roster_no']}").status_code == 404
     assert _pay(client, other, first["roster_no"]).status_code == 404
+
+
+def test_a_back_payment_across_the_july_base_adjustment_uses_each_months_base(client, hall, clock_file):
+    # issue 16 item 5. Base 5,000.00 at 12 % + 12 %, paid through 2026-05; in July 2026 (基数调整 month) the
+    # base becomes 6,000.00. In September the unit back-pays 2026-06..2026-08; by hand:
+    # June at the old base 5000 x 12 % = 600.00 each side = 1,200.00; July and August at 6000 x 12 % = 720.00
+    # each side = 1,440.00 each; total 1,200.00 + 1,440.00 + 1,440.00 = 4,080.00 (not 3 x 1,440.00 = 4,320.00).
+    _, login = hall
+    _, a = _employee(base=500_000, paid_through="202605", balance=0)
+    adjusted = _post(client, login, "/v1/units/me/base-adjustments",
+                     {"lines": [{"account_no": a.account_no, "base": "6000.00"}]}, key="adj")
+    assert adjusted.status_code == 201, adjusted.body
+    clock_file("2026-09-10T09:00:00+08:00")
+    login = factories.login("U1001", auth.UNIT)
+    resp = _post(client, login, "/v1/units/me/back-payments",
+                 {"lines": [{"account_no": a.account_no, "end_period": "202608"}]}, key="bp")
+    assert resp.status_code == 201, resp.body
+    assert (resp.json_body["lines"], resp.json_body["total"]) == (3, "4080.00")
+    lines = _get(client, login, f"/v1/units/me/rosters/{resp.json_body['roster_no']}/lines").json_body["items"]
+    assert [(x["period"], x["base"], x["unit_share"], x["person_share"]) for x in lines] == [
+        ("202606", "5000.00", "600.00", "600.00"), ("202607", "6000.00", "720.00", "720.00"),
+        ("202608", "6000.00", "720.00", "720.00")]
+    assert _pay(client, login, resp.json_body["roster_no"], key="p9").json_body["status"] == "paid"
+    assert sorted((e.period, int(e.amount)) for e in LedgerEntry.flow_index.query(a.account_no)) == [
+        ("202606", 120_000), ("202607", 144_000), ("202608", 144_000)]

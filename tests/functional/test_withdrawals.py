@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from types import SimpleNamespace
 
@@ -29,8 +30,10 @@ DETAILS = {
     "purchase": {"purchase_contract_no": "GF2026-0001"},
     "build": {"build_contract_no": "JF2026-0001"},
     "commercial_loan_repayment": {"bank": "中国工商银行", "loan_contract_no": "SD2026-01"},
-    "loan_down_payment": {"purchase_contract_no": "GF2026-0002"},
+    "loan_down_payment": {"purchase_contract_no": "GF2026-0002", "purchase_date": "2026-05-20"},
 }
+OLD = dt.date(1960, 3, 15)          # past the statutory retirement age in 2026 whatever the sex (60 / 50 before 2025)
+YOUNG = dt.date(1985, 6, 15)        # 41 in 2026: a man retires at 63 (births from 1976-09), a woman at 55 at least
 
 
 @pytest.fixture
@@ -47,11 +50,13 @@ def _bank():
 
 
 def make_person(kind: str = "rent", *, balance: int = 3_092_143, status: str | None = None, sms: bool = False,
-                card_no: str = "6222020200112233445"):
-    """A depositor who may withdraw ``kind`` (its rule decides the account status and the loan)."""
+                card_no: str = "6222020200112233445", birth: dt.date | None = None):
+    """A depositor who may withdraw ``kind`` (its rule decides the account status and the loan; retirement
+    needs someone past the statutory age)."""
     rule = RULES[kind]
     status = status or rule.account_status[0]
-    p = factories.person()
+    birth = birth or (OLD if rule.retirement_age else YOUNG)
+    p = factories.person(id_number=factories.new_id_number(birth))
     a = factories.account(p, status=status, balance=balance, opened_on="2015-07-01", paid_through="202606")
     if status == "sealed":
         a.update(actions=[Account.sealed_on.set("2025-01-05")])
@@ -120,11 +125,15 @@ def test_types_tell_every_type_whether_and_how_much(client, now):
     assert by_type["rent"]["eligible"] and by_type["rent"]["max_amount"] == "14400.00"
     assert by_type["rent"]["message"] == "您本次可以提取的金额为：¥14400.00元整。"
     assert by_type["property_fee"]["max_amount"] == "2600.00"
-    assert by_type["retirement"]["max_amount"] == "30921.43" and by_type["retirement"]["closes_account"]
+    # issue 16 item 7: a 41-year-old whose account is paid into is not offered retirement (this test asserted
+    # the whole balance, 30921.43, before)
+    retirement = by_type["retirement"]
+    assert (retirement["eligible"], retirement["max_amount"], retirement["closes_account"]) == (False, None, True)
+    assert retirement["reason_code"] == "still_depositing"
     assert by_type["purchase"]["max_amount"] == "30900.00" and by_type["purchase"]["review"] == "manual"
     unemployment = by_type["unemployment"]
     assert (unemployment["eligible"], unemployment["reason_code"], unemployment["max_amount"]) == (
-        False, "account_status", None)
+        False, "still_depositing", None)          # issue 16 item 6: judged for the person (was account_status)
     assert unemployment["reason_if_not"] and unemployment["message"] == unemployment["reason_if_not"]
     assert by_type["hpf_loan_repayment"]["reason_code"] == "no_loan"
     assert by_type["retirement"]["details_fields"] == ["retire_unit", "retire_cert_no", "approved_on"]
@@ -134,8 +143,14 @@ def test_types_keep_one_fen_while_a_loan_is_open_and_cap_loan_repayment_by_the_l
     who = make_person("hpf_loan_repayment", balance=2_000_000)
     by_type = {t["type"]: t for t in client.http.get("/v1/withdrawals/types", headers=who.login.headers).json_body}
     assert by_type["hpf_loan_repayment"]["max_amount"] == "19900.00"        # 19999.99 rounded down to hundreds
-    assert by_type["retirement"]["max_amount"] == "20000.00"                # closing takes the 0.01 too
     assert by_type["rent"]["reason_code"] == "open_loan"
+    # issue 16 item 9: no account-closing withdrawal while the loan is unsettled (it took the 0.01 too before)
+    sealed_with_loan = make_person("retirement", balance=2_000_000)
+    loan_data.loan(sealed_with_loan.p.id_number)
+    by_type = {t["type"]: t for t in client.http.get("/v1/withdrawals/types",
+                                                     headers=sealed_with_loan.login.headers).json_body}
+    for kind in ("retirement", "incapacity", "abroad"):
+        assert by_type[kind]["reason_code"] == "open_loan" and "请先结清住房公积金贷款" in by_type[kind]["message"]
 
 
 def test_types_need_a_depositor(client, now):
@@ -409,7 +424,7 @@ def test_approval_with_a_declined_card_reverses_and_reopens_the_account(client, 
     resp = decide(client, operator, serial)
     assert resp.status_code == 200 and resp.json_body["status"] == "cancelled"
     acct = Account.get(who.a.account_no)
-    assert (acct.status, acct.closed_on, int(acct.balance)) == ("normal", None, 1_000_000)
+    assert (acct.status, acct.closed_on, int(acct.balance)) == ("sealed", None, 1_000_000)   # as before (停缴)
     msg = [m for m in Message.query(who.p.id_number) if m.kind == "review"][0]
     assert "银行转账未成功" in msg.body and "资金已退回" in msg.body
 
@@ -454,3 +469,112 @@ def test_the_pending_marker_is_the_only_one(client, now):
     withdraw(client, who, "purchase")
     [marker] = StateItem.query(f"withdrawal#{who.p.id_number}")
     assert (marker.sk, marker.status) == ("pending", "purchase")
+
+
+# ---------------------------------------------------------------- judged for the person (issue 16 items 6-11)
+
+
+def _types(client, who):
+    return {t["type"]: t for t in client.http.get("/v1/withdrawals/types", headers=who.login.headers).json_body}
+
+
+def test_a_person_depositing_at_a_new_unit_may_not_withdraw_from_an_old_sealed_account(client, now):
+    # an old account sealed in 2025-01 (long enough for unemployment's 6 months) and a new one paid into
+    who = make_person("unemployment", birth=OLD)
+    factories.account(who.p, status="normal", balance=50_000, opened_on="2025-03-01", paid_through="202606")
+    by_type = _types(client, who)
+    for kind in ("unemployment", "employment_ended", "retirement", "incapacity", "abroad"):
+        assert (by_type[kind]["eligible"], by_type[kind]["reason_code"]) == (False, "still_depositing"), kind
+        assert "正常缴存" in by_type[kind]["message"]
+    assert by_type["purchase"]["eligible"]                  # not a leaving type: the old balance may buy a home
+    resp = withdraw(client, who, "unemployment")
+    assert resp.status_code == 422 and resp.json_body["error"]["details"]["reason"] == "still_depositing"
+    assert "停缴" in resp.json_body["error"]["message"] and entries(who.a.account_no) == []
+
+
+def _expected_retirement(id_number: str) -> dt.date:
+    """The decision's final ages for births of 1985 (after 1976-09 for men: 63; after 1984-11 for women of the
+    50 group, the policy's group for withdrawals: 55), on the birthday; the 17th digit is odd for a man."""
+    born = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    years = 63 if int(id_number[16]) % 2 else 55
+    return born.replace(year=born.year + years)
+
+
+def test_retirement_below_the_statutory_age_is_refused_in_the_list_and_reviewed_as_early_with_an_approval(
+        client, now, operator):
+    who = make_person("retirement", birth=YOUNG, balance=1_000_000)
+    retires_on = _expected_retirement(who.p.id_number)
+    retirement = _types(client, who)["retirement"]
+    assert (retirement["eligible"], retirement["reason_code"]) == (False, "retirement_age")
+    assert retires_on.isoformat() in retirement["message"] and "提前退休" in retirement["message"]
+    resp = withdraw(client, who, "retirement")                   # DETAILS carry 离退休证号 and 批准日期
+    assert resp.status_code == 201 and resp.json_body["status"] == "submitted"
+    item = client.http.get(f"/v1/admin/reviews/{resp.json_body['serial_no']}", headers=operator.headers).json_body
+    assert "提前退休" in item["details"]["early_retirement"] and retires_on.isoformat() in \
+        item["details"]["early_retirement"]
+    assert "early_retirement" not in resp.json_body["details"]
+    assert decide(client, operator, resp.json_body["serial_no"]).json_body["status"] == "paid"
+    assert Account.get(who.a.account_no).status == "closed"
+
+
+def test_retirement_past_the_statutory_age_with_every_account_sealed_offers_the_whole_balance(client, now):
+    who = make_person("retirement", birth=OLD, balance=3_092_143)
+    retirement = _types(client, who)["retirement"]
+    assert (retirement["eligible"], retirement["max_amount"]) == (True, "30921.43")
+    depositing = make_person("retirement", birth=OLD, status="normal")
+    assert _types(client, depositing)["retirement"]["reason_code"] == "still_depositing"
+
+
+def test_settling_abroad_closes_the_account_after_review(client, now, operator):
+    who = make_person("abroad", balance=1_234_567)
+    assert _types(client, who)["abroad"]["name"] == "出境定居提取"
+    serial = withdraw(client, who, "abroad").json_body["serial_no"]
+    resp = decide(client, operator, serial)
+    assert resp.status_code == 200 and (resp.json_body["status"], resp.json_body["amount"]) == ("paid", "12345.67")
+    assert Account.get(who.a.account_no).status == "closed"
+
+
+def test_a_closing_withdrawal_with_an_unsettled_loan_is_refused(client, now):
+    for kind in ("retirement", "incapacity", "abroad"):
+        who = make_person(kind)
+        loan_data.loan(who.p.id_number, status="approved", paid_periods=0)
+        resp = withdraw(client, who, kind, key=f"c-{kind}")
+        assert resp.status_code == 422 and resp.json_body["error"]["details"]["reason"] == "open_loan"
+        assert "请先结清住房公积金贷款" in resp.json_body["error"]["message"]
+
+
+def test_a_down_payment_is_withdrawn_once_per_purchase_contract(client, now, operator):
+    who = make_person("loan_down_payment")
+    first = withdraw(client, who, "loan_down_payment", amount="1000.00")
+    assert decide(client, operator, first.json_body["serial_no"]).json_body["status"] == "paid"
+    again = withdraw(client, who, "loan_down_payment", key="w2", amount="1000.00")
+    assert again.status_code == 422 and again.json_body["error"]["details"]["reason"] == "contract_used"
+    assert "GF2026-0002" in again.json_body["error"]["message"]
+    other = withdraw(client, who, "loan_down_payment", key="w3", amount="1000.00",
+                     details={"purchase_contract_no": "GF2026-0009", "purchase_date": "2026-05-20"})
+    assert other.status_code == 201 and other.json_body["status"] == "submitted"
+
+
+def test_a_declined_down_payment_gives_its_contract_back(client, now, operator):
+    who = make_person("loan_down_payment", card_no="6222020200112230000")
+    first = withdraw(client, who, "loan_down_payment", amount="1000.00")
+    assert decide(client, operator, first.json_body["serial_no"]).json_body["status"] == "cancelled"
+    good = factories.card(who.p)
+    again = withdraw(client, who, "loan_down_payment", key="w2", amount="1000.00", card=good)
+    assert again.status_code == 201 and again.json_body["status"] == "submitted"
+
+
+def test_a_down_payment_is_withdrawn_within_twelve_months_of_the_purchase(client, now):
+    who = make_person("loan_down_payment")
+    late = withdraw(client, who, "loan_down_payment",
+                    details={"purchase_contract_no": "GF2025-0001", "purchase_date": "2025-07-14"})
+    assert late.status_code == 422 and late.json_body["error"]["details"]["reason"] == "window"
+    assert "2026-07-14" in late.json_body["error"]["message"]
+    future = withdraw(client, who, "loan_down_payment", key="w2",
+                      details={"purchase_contract_no": "GF2026-0001", "purchase_date": "2026-07-16"})
+    assert future.status_code == 400 and "details.purchase_date" in future.json_body["error"]["details"]["fields"]
+    missing = withdraw(client, who, "loan_down_payment", key="w3", details={"purchase_contract_no": "GF2026-0001"})
+    assert missing.status_code == 400 and "details.purchase_date" in missing.json_body["error"]["details"]["fields"]
+    on_time = withdraw(client, who, "loan_down_payment", key="w4",
+                       details={"purchase_contract_no": "GF2025-0002", "purchase_date": "2025-07-15"})
+    assert on_time.status_code == 201

@@ -68,6 +68,15 @@ def request_code(client, purpose: str, *, headers: dict | None = None, **body) -
                             body=json.dumps({"purpose": purpose, **body}))
 
 
+def captcha() -> dict:
+    """A fresh image captcha already answered, as request fields (``captcha_id``, ``captcha_answer``)."""
+    from chalicelib import clock
+    from chalicelib.services import captchas
+
+    captcha_id, _, text = captchas.create(now=clock.now())
+    return {"captcha_id": captcha_id, "captcha_answer": text}
+
+
 def post(client, path: str, body: dict | None = None, headers: dict | None = None, method: str = "post"):
     call = getattr(client.http, method)
     return call(path, headers={"Content-Type": "application/json", **(headers or {})},

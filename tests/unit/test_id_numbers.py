@@ -121,3 +121,15 @@ def test_phones_are_ascii_mainland_mobiles(value, ok):
     assert (problem is None) is ok
     if "\uff13" in value or "\u0660" in value:
         assert problem == identity.NON_ASCII_PHONE
+
+
+def test_luhn_agrees_with_python_stdnum_on_every_check_digit():
+    """The card check (ISO/IEC 7812-1 Annex B) against python-stdnum's luhn, an implementation from outside the code."""
+    from stdnum import luhn
+
+    rng = random.Random(7812)
+    for _ in range(200):
+        body = "".join(str(rng.randrange(10)) for _ in range(rng.randrange(11, 18)))
+        for d in "0123456789":
+            assert identity.luhn_valid(body + d) is luhn.is_valid(body + d)
+    assert identity.luhn_valid("4111111111111111") and not identity.luhn_valid("4111111111111112")

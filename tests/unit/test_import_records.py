@@ -83,3 +83,26 @@ def test_region_codes_assigned_after_birth_are_accepted():
     # 140105 was assigned after 1985 in the code tables; real people carry it, the records are the authority
     record = importer.parse_line(json.dumps({**GOOD["person"], "id_number": make_id_number("140105", dt.date(1960, 1, 1), 7)}))
     assert record.id_number.startswith("140105")
+
+
+# ---------------------------------------------------------------- issue 16 item 5: an account's history
+
+
+def test_an_account_without_history_gets_its_current_figures_from_the_opening_month():
+    record = importer.parse_line(json.dumps(GOOD["account"], ensure_ascii=False))
+    [entry] = record.terms()
+    # GOOD["account"]: opened 2020-01-01, base 8000.00, 1920.00 a month (8000 x 12 % x 2)
+    assert (entry.from_period, entry.amount, entry.base, entry.ratio_unit) == ("202001", 192_000, 800_000, "12")
+
+
+def test_an_account_may_carry_its_history_oldest_first_ending_at_the_current_figures():
+    history = [{"from_period": "202001", "monthly_amount": "1440.00", "base": "6000.00"},
+               {"from_period": "202507", "monthly_amount": "1920.00", "base": "8000.00"}]
+    record = importer.parse_line(json.dumps({**GOOD["account"], "history": history}, ensure_ascii=False))
+    assert [(t.from_period, t.amount, t.base) for t in record.terms()] == [("202001", 144_000, 600_000),
+                                                                           ("202507", 192_000, 800_000)]
+    for bad in (list(reversed(history)),                                          # not oldest first
+                [history[0]],                                                     # does not end at today's figures
+                [history[0], {**history[1], "monthly_amount": "1920.5"}]):        # float-like money
+        with pytest.raises(ValueError):
+            importer.parse_line(json.dumps({**GOOD["account"], "history": bad}, ensure_ascii=False))

@@ -255,3 +255,117 @@ def test_booking_range_is_tomorrow_to_days_ahead():
     for bad in (today, dt.date(2026, 11, 19), dt.date(2026, 12, 31)):
         with pytest.raises(errors.NotEligible):
             appt_rules.check_bookable(bad, today=today, days_ahead=30)
+
+
+# ---------------------------------------------------------------- issue 16 item 5: the amount in force for each month
+
+T = rules.MonthlyTerms
+
+
+def test_a_back_payment_pays_each_month_at_the_amount_in_force_for_it():
+    # 月缴存额 500.00 from the opening, changed to 800.00 in July 2026 (the adjustment month, seed 000:
+    # "月缴存额调整时间为每年 7 月"). A back-payment of 2026-05..2026-08 made in September costs, by hand,
+    # 500.00 + 500.00 + 800.00 + 800.00 = 2,600.00, not 4 x 800.00 = 3,200.00 (today's amount).
+    history = (T("202003", 50000), T("202607", 80000))
+    q = rules.quote_back_payment(end_period="202608", now=at("2026-09-10T09:00:00"), paid_through="202604",
+                                 opened_on="2020-03-01", monthly_amount=80000, rules=BP, history=history)
+    assert q.periods == ("202605", "202606", "202607", "202608")
+    assert q.amounts == (50000, 50000, 80000, 80000)
+    assert q.amount == 50000 + 50000 + 80000 + 80000 == 260000
+
+
+def test_the_entry_in_force_is_the_last_one_started_by_that_month():
+    history = (T("202003", 50000), T("202507", 60000), T("202607", 80000))
+    current = T("209912", 1)
+    assert rules.terms_in_force(history, "202506", current).amount == 50000     # before the first change
+    assert rules.terms_in_force(history, "202507", current).amount == 60000     # the change's own month
+    assert rules.terms_in_force(history, "202606", current).amount == 60000
+    assert rules.terms_in_force(history, "202612", current).amount == 80000
+    assert rules.terms_in_force(history, "201901", current).amount == 50000     # before any entry: the first
+    assert rules.terms_in_force((), "202612", current) is current              # never changed: today's figures
+    # two entries from one month: the one written later holds
+    assert rules.terms_in_force((T("202607", 70000), T("202607", 90000)), "202608", current).amount == 90000
+
+
+# ---------------------------------------------------------------- issue 16 item 13: sealed months are not owed
+
+
+def test_unsealing_after_22_sealed_months_makes_the_month_of_unsealing_the_first_due():
+    # paid through 2024-11, sealed 2024-12 .. 2026-09 (by hand: 1 + 12 + 9 = 22 months), unsealed in 2026-10:
+    # the first month due is 2026-10 (seed 000: 封存 is 停缴; 启封 is "愿意继续缴存"), so 缴至年月 becomes 2026-09
+    # and nothing of the 22 x 500.00 = 11,000.00 of sealed months is owed.
+    after = flex_rules.paid_through_after_unseal(paid_through="202411", opened_on="2020-03-01",
+                                                 unsealed=dt.date(2026, 10, 12))
+    assert after == "202609"
+    assert rules.first_unpaid(after, "2020-03-01") == "202610"
+    with pytest.raises(errors.AlreadyDone):      # a back-payment cannot reach into the sealed months
+        rules.quote_back_payment(end_period="202609", now=at("2026-10-12T09:00:00"), paid_through=after,
+                                 opened_on="2020-03-01", monthly_amount=50000, rules=BP)
+
+
+def test_unsealing_never_moves_paid_through_back():
+    # paid in advance through 2026-12, sealed and unsealed in 2026-10: December stays paid
+    assert flex_rules.paid_through_after_unseal(paid_through="202612", opened_on="2020-03-01",
+                                                unsealed=dt.date(2026, 10, 3)) == "202612"
+    # sealed and unsealed in the month the account opened, nothing paid: the opening month is still the first due
+    assert flex_rules.paid_through_after_unseal(paid_through=None, opened_on="2026-10-01",
+                                                unsealed=dt.date(2026, 10, 20)) is None
+
+
+# ---------------------------------------------------------------- issue 16 item 14: the quote is what can be paid
+
+
+def due(paid_through, status="normal", now="2026-07-10T09:00:00", history=(), amount=50000):
+    return rules.remittance_due(now=at(now), status=status, paid_through=paid_through, opened_on="2020-03-01",
+                                monthly_amount=amount, rules=BP, history=history)
+
+
+def _post_accepts(d: rules.Due, paid_through, now="2026-07-10T09:00:00") -> bool:
+    try:
+        rules.check_remittance(period=d.period, now=at(now), paid_through=paid_through, opened_on="2020-03-01")
+    except errors.ApiError:
+        return False
+    return True
+
+
+def test_the_quote_names_the_month_post_accepts():
+    d = due("202606")
+    assert (d.state, d.period, d.amount, d.back_payment) == ("remit", "202607", 50000, None)
+    assert _post_accepts(d, "202606")
+
+
+def test_with_earlier_months_unpaid_the_quote_says_back_pay_first_with_that_quote():
+    d = due("202603")
+    # by hand: 2026-04, 2026-05, 2026-06 unpaid, 3 x 500.00 = 1,500.00 before July can be paid
+    assert (d.state, d.period, d.from_period) == ("back_payment_first", "202607", "202604")
+    q = d.back_payment
+    assert (q.from_period, q.end_period, q.months, q.amount) == ("202604", "202606", 3, 150000)
+    assert not _post_accepts(d, "202603")        # POST refuses July, as the quote says
+    assert "202604" in d.message and "1500.00" in d.message
+
+
+def test_the_back_payment_first_quote_uses_the_amounts_in_force():
+    # 500.00 until June, 800.00 from July 2026; in September, paid through April: by hand
+    # 2026-05..2026-08 = 500 + 500 + 800 + 800 = 2,600.00 first, then September at 800.00
+    d = due("202604", now="2026-09-10T09:00:00", history=(T("202003", 50000), T("202607", 80000)), amount=80000)
+    assert (d.state, d.amount, d.back_payment.amount, d.back_payment.amounts) == (
+        "back_payment_first", 80000, 260000, (50000, 50000, 80000, 80000))
+
+
+def test_a_back_payment_longer_than_allowed_is_quoted_in_its_first_part():
+    # paid through 2023-12, in July 2026: 2024-01..2026-06 is 30 months; at most 24 a time (policy) → 2024-01..2025-12
+    d = due("202312")
+    assert (d.back_payment.from_period, d.back_payment.end_period, d.back_payment.months) == ("202401", "202512", 24)
+    assert d.back_payment.amount == 24 * 50000
+
+
+def test_paid_and_sealed_accounts_are_quoted_nothing_to_remit():
+    assert due("202607").state == "paid"
+    assert due("202608").state == "paid"
+    assert due("202606", status="sealed").state == "sealed"
+
+
+def test_without_a_monthly_amount_the_quote_says_why_instead_of_failing():
+    d = due("202603", amount=0)
+    assert (d.state, d.back_payment) == ("back_payment_first", None)
+    assert "月缴存额未设定" in d.message
