@@ -60,7 +60,7 @@ export const FIELD_NAMES = {
   retire_unit: "退休审批单位", retire_cert_no: "退休证号", approved_on: "退休批准日期",
   unemployment_cert_no: "失业证明编号", purchase_contract_no: "购房合同号", build_contract_no: "建房批准文号",
   contract_no: "公积金贷款合同号", bank: "贷款银行", loan_contract_no: "商业贷款合同号",
-  query_password: "查询密码", new_phone: "新手机号", signed: "签约", subscribed: "签约",
+  purchase_date: "购房合同签订日期", captcha_id: "图形验证码", query_password: "查询密码", new_phone: "新手机号", signed: "签约", subscribed: "签约",
 };
 const CHINESE = /[\u4e00-\u9fff]/;
 

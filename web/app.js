@@ -91,13 +91,43 @@ function form(fields, submitText, submit, extra = {}) {
   return f;
 }
 
-// The last SMS a code was sent for: a button that asks the API to text a code, and counts down.
-function smsButton(body) {
+// The image captcha the API asks for (CAPTCHA_REQUIRED): hidden until then, a new image on each load.
+function captcha() {
+  const box = h("div", { class: "captcha", hidden: true });
+  const c = {
+    el: box,
+    id: null,
+    async load() {
+      const out = await api.request("GET", "/v1/auth/captcha", { anonymous: true });
+      c.id = out.captcha_id;
+      box.hidden = false;
+      box.replaceChildren(
+        field("图形验证码", input("captcha_answer", { maxlength: "8", autocomplete: "off" })),
+        h("img", { src: "data:image/png;base64," + out.image_png_base64, alt: "图形验证码", id: "captcha-img",
+          title: "看不清？点击换一张", onclick: () => c.load() }));
+    },
+    values() {
+      if (!c.id) return {};
+      return { captcha_id: c.id, captcha_answer: box.querySelector("input").value.trim() };
+    },
+  };
+  return c;
+}
+
+// A button that asks the API to text a code, and counts down; with `cap`, shows the captcha when asked for.
+function smsButton(body, cap) {
   const b = h("button", { type: "button", class: "sms" }, "获取验证码");
   b.addEventListener("click", async () => {
     const msg = b.closest("form")?.querySelector(".notice");
     try {
-      const out = await api.post("/v1/auth/sms-codes", typeof body === "function" ? body() : body);
+      const payload = { ...(typeof body === "function" ? body() : body), ...(cap ? cap.values() : {}) };
+      let out;
+      try {
+        out = await api.request("POST", "/v1/auth/sms-codes", { body: payload });
+      } catch (err) {
+        if (cap && (err.code === "CAPTCHA_REQUIRED" || cap.id)) await cap.load();
+        throw err;
+      }
       let left = out.resend_after || 60;
       b.disabled = true;
       if (msg) notice(msg, "验证码已发送，请查看手机短信", "ok");
@@ -203,28 +233,17 @@ function tabs(items, onPick, start = 0) {
 
 // ---------- 登录 / 注册 / 忘记密码 ----------
 function loginScreen() {
-  const captchaBox = h("div", { class: "captcha", hidden: true });
-  let captchaId = null;
-  async function loadCaptcha() {
-    const c = await api.request("GET", "/v1/auth/captcha", { anonymous: true });
-    captchaId = c.captcha_id;
-    captchaBox.hidden = false;
-    captchaBox.replaceChildren(
-      field("图形验证码", input("captcha_answer", { maxlength: "8" })),
-      h("img", { src: "data:image/png;base64," + c.image_png_base64, alt: "图形验证码", id: "captcha-img",
-        title: "看不清？点击换一张", onclick: () => loadCaptcha() }));
-  }
+  const cap = captcha();
   const pwd = form([
     field("身份证号或手机号", input("principal", { autocomplete: "username", placeholder: "请输入身份证号或手机号" })),
     field("密码", input("password", { type: "password", autocomplete: "current-password" })),
-    captchaBox,
-  ], "登录", async (v, msg) => {
-    const body = { principal: v.principal, password: v.password };
-    if (captchaId) Object.assign(body, { captcha_id: captchaId, captcha_answer: v.captcha_answer || "" });
+    cap.el,
+  ], "登录", async (v) => {
+    const body = { principal: v.principal, password: v.password, ...cap.values() };
     try {
       signedIn(await api.request("POST", "/v1/auth/login", { body, anonymous: true }));
     } catch (err) {
-      if (err.code === "CAPTCHA_REQUIRED" || captchaId) await loadCaptcha();
+      if (err.code === "CAPTCHA_REQUIRED" || cap.id) await cap.load();
       throw err;
     }
   }, { id: "login-submit" });
@@ -262,17 +281,20 @@ const TERMS = "本人承诺所填信息真实有效；住房公积金管理中�
 
 function registerScreen() {
   const phone = input("phone", { inputmode: "numeric", maxlength: "11" });
+  const cap = captcha();
   $view().replaceChildren(h("section", { class: "page narrow" }, h("h2", {}, "用户注册"), form([
     field("姓名", input("name")),
     field("身份证号", input("id_number", { maxlength: "18" })),
     field("手机号", phone),
+    cap.el,
     field("短信验证码", h("div", { class: "row" }, input("sms_code", { inputmode: "numeric", maxlength: "6" }),
-      smsButton(() => ({ purpose: "register", phone: phone.value.trim() })))),
+      smsButton(() => ({ purpose: "register", phone: phone.value.trim() }), cap))),
     field("登录密码", input("password", { type: "password", autocomplete: "new-password" })),
     h("details", { class: "terms" }, h("summary", {}, "用户服务协议"), h("p", {}, TERMS)),
     h("label", { class: "check" }, input("accept_terms", { type: "checkbox" }), " 我已阅读并同意《用户服务协议》"),
   ], "注册", async (v, msg) => {
-    await api.request("POST", "/v1/auth/register", { body: v, anonymous: true });
+    const { captcha_answer: _unused, ...body } = v;
+    await api.request("POST", "/v1/auth/register", { body, anonymous: true });
     notice(msg, "注册成功，请登录", "ok");
     setTimeout(() => { location.hash = "#/login"; }, 800);
   }, { id: "register-submit" }), h("p", { class: "links" }, h("a", { href: "#/login" }, "返回登录"))));
@@ -457,6 +479,8 @@ function loanDetail(loan, box) {
           ["贷款状态", label(loan.status)], ["放款日期", loan.disbursed_on], ["每月还款日", loan.repayment_day],
           ["下次还款日", loan.next_due_on], ["下次应还（元）", loan.next_amount],
           ["月对冲", loan.offset_signed ? "已签约" : "未签约"],
+          ...(loan.arrears ? [["逾期本息（元）", loan.arrears], ["逾期起始日", loan.overdue_since],
+            ["罚息（截至今日，元）", loan.penalty_to_date]] : []),
         ]));
       } else if (key === "progress") {
         const p = await api.get(`/v1/me/loans/${c}/progress`);
@@ -468,6 +492,7 @@ function loanDetail(loan, box) {
         await pager(body, (cursor) => api.get(`/v1/me/loans/${c}/repayments`, { cursor, limit: 12 }), (out) => table([
           ["日期", (r) => r.date], ["期次", (r) => r.label], ["还款额（元）", (r) => r.amount], ["本金", (r) => r.principal],
           ["利息", (r) => r.interest], ["罚息", (r) => r.penalty], ["贷款余额", (r) => r.balance_after],
+          ["公积金冲还", (r) => show(r.from_hpf)], ["银行扣款", (r) => show(r.from_bank)],
         ], out.items));
       } else if (key === "schedule") {
         const s = await api.get(`/v1/me/loans/${c}/schedule`);
@@ -502,7 +527,8 @@ function prepayForm(loan) {
     key = api.newKey();
     notice(msg, "", "ok");
     msg.append(h("div", { class: "msg ok" }, `提前还款成功，流水号 ${out.serial_no}`), kv([
-      ["还款金额（元）", out.amount], ["贷款余额（元）", out.balance_after], ["剩余期数", out.after.remaining_months],
+      ["还款金额（元）", out.amount], ["其中利息（元）", out.interest], ["其中本金（元）", out.principal],
+      ["贷款余额（元）", out.balance_after], ["剩余期数", out.after.remaining_months],
       ["月供（元）", `${out.before.monthly_payment} → ${out.after.monthly_payment}`], ["节省利息（元）", out.interest_saved],
     ]));
   }));
@@ -596,7 +622,7 @@ async function withdrawForm(t, box) {
   let key = api.newKey();
   const sel = cardSelect(cards);
   const details = t.details_fields.map((f) => field(api.FIELD_NAMES[f] || f,
-    input("details." + f, { type: f === "approved_on" ? "date" : "text" })));
+    input("details." + f, { type: /_on$|_date$/.test(f) ? "date" : "text" })));
   const result = h("div", { id: "withdraw-result" });
   box.replaceChildren(h("div", { class: "card" }, h("h3", {}, `${t.name}提取`), h("p", { class: "amount" }, t.message),
     t.closes_account ? h("p", { class: "warn" }, "办理该类提取后账户将销户。") : null,
@@ -646,7 +672,9 @@ async function flexibleScreen() {
     ["缴存月份", r.period, "period"], ["应缴金额（元）", r.amount, "amount"], ["缴至年月", r.paid_through, "paid_through"],
     ["账户状态", label(r.account_status), "account_status"],
     ["汇缴时间", `${when(win.opens_at)} 至 ${when(win.closes_at)}（${win.open ? "开放中" : "未开放"}）`, "window"],
-  ]), form([field("扣款银行卡", cardSelect(cards))], "缴存", async (v, msg) => {
+  ]), r.message ? h("p", { class: r.due === "remit" ? "" : "warn", id: "remit-due" }, r.message) : null,
+  r.back_payment ? h("p", { class: "warn" }, `需先补缴 ${r.back_payment.from_period} 至 ${r.back_payment.end_period}` +
+    `（${r.back_payment.months}个月，${r.back_payment.amount} 元），请在下方“补缴”办理。`) : null, form([field("扣款银行卡", cardSelect(cards))], "缴存", async (v, msg) => {
     const out = await api.post("/v1/flexible/remittances", { period: r.period, bank_card_id: v.bank_card_id }, { idempotencyKey: key });
     key = api.newKey();
     top.querySelector("[data-field=paid_through]").textContent = out.paid_through;
