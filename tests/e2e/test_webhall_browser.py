@@ -399,6 +399,26 @@ def test_sign_the_monthly_offset_then_log_out(hall):
     wait(driver, ".msg.ok", text="月对冲签约成功")
     assert wait(driver, "#offset-state").text == "当前状态：已签约"
     shot(driver, "06-offset-signed")
+    click(driver, "#offset-cancel")
+    wait(driver, ".msg.ok", text="已解除月对冲")
+    assert wait(driver, "#offset-state").text == "当前状态：未签约"
+    click(driver, "#offset-sign")
+    wait(driver, "#offset-state", text="当前状态：已签约")
+
+    # 提前还款 with the step-up code: the interest accrued is paid first, the rest comes off the principal
+    click(driver, ".tabs [data-tab=services]")
+    fill(driver, "[data-pane=services] input[name=amount]", "10000.00")
+    click(driver, "[data-pane=services] form button[type=submit]")
+    # the step-up of the withdrawal is still valid (5 minutes) when this runs after it; else a code is asked for
+    wait(driver, "#step-up, [data-pane=services] .msg")
+    if driver.find_elements("css selector", "#step-up"):
+        step_up(driver, product, ZHANG["phone"])
+    done = wait(driver, "[data-pane=services] .msg.ok", text="提前还款成功").find_element("xpath", "..")
+    figures = dict(zip([e.text for e in done.find_elements("css selector", "dt")],
+                       [e.text for e in done.find_elements("css selector", "dd")], strict=True))
+    interest, principal = Decimal(figures["其中利息（元）"]), Decimal(figures["其中本金（元）"])
+    assert interest + principal == Decimal("10000.00") and interest >= 0
+    assert Decimal(figures["贷款余额（元）"]) == Decimal(loan["balance"]) - principal
 
     click(driver, "a[href='#/password']")
     fill(driver, "#f-old_password", PASSWORD)
