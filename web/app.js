@@ -672,9 +672,7 @@ async function flexibleScreen() {
     ["缴存月份", r.period, "period"], ["应缴金额（元）", r.amount, "amount"], ["缴至年月", r.paid_through, "paid_through"],
     ["账户状态", label(r.account_status), "account_status"],
     ["汇缴时间", `${when(win.opens_at)} 至 ${when(win.closes_at)}（${win.open ? "开放中" : "未开放"}）`, "window"],
-  ]), r.message ? h("p", { class: r.due === "remit" ? "" : "warn", id: "remit-due" }, r.message) : null,
-  r.back_payment ? h("p", { class: "warn" }, `需先补缴 ${r.back_payment.from_period} 至 ${r.back_payment.end_period}` +
-    `（${r.back_payment.months}个月，${r.back_payment.amount} 元），请在下方“补缴”办理。`) : null, form([field("扣款银行卡", cardSelect(cards))], "缴存", async (v, msg) => {
+  ]), r.message ? h("p", { class: r.due === "remit" ? "" : "warn", id: "remit-due" }, r.message) : null, form([field("扣款银行卡", cardSelect(cards))], "缴存", async (v, msg) => {
     const out = await api.post("/v1/flexible/remittances", { period: r.period, bank_card_id: v.bank_card_id }, { idempotencyKey: key });
     key = api.newKey();
     top.querySelector("[data-field=paid_through]").textContent = out.paid_through;
@@ -684,7 +682,8 @@ async function flexibleScreen() {
   let quote = null;
   let backKey = api.newKey();
   const quoteBox = h("div", { id: "quote" });
-  back.replaceChildren(h("h3", {}, "补缴"), form([field("补缴截止月份", input("end_period", { type: "month" }))], "试算",
+  const proposed = r.back_payment ? `${r.back_payment.end_period.slice(0, 4)}-${r.back_payment.end_period.slice(4)}` : "";
+  back.replaceChildren(h("h3", {}, "补缴"), form([field("补缴截止月份", input("end_period", { type: "month", value: proposed }))], "试算",
     async (v, msg) => {
       quote = await api.get("/v1/flexible/back-payment", { end_period: v.end_period.replace("-", "") });
       backKey = api.newKey();
