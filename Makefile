@@ -31,6 +31,9 @@ dev: install dynamodb-local
 ## test: every tier (unit, functional on moto, integration on DynamoDB Local, e2e on scripts/run-local.sh), then lint
 ## (--dist loadgroup: the tests of one shipped server, marked xdist_group, share a worker)
 test: install dynamodb-local
+	@# the web hall's browser tests: Debian's chromium + chromium-driver (and a CJK font for the screenshots)
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; }
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 	$(BIN)/ruff check .
 

@@ -7,7 +7,7 @@ import importlib
 
 from chalice import Chalice, Cron
 
-from chalicelib import jobs, policy
+from chalicelib import jobs, policy, settings
 from chalicelib.handlers import BLUEPRINTS
 
 app = Chalice(app_name="gjj", configure_logs=False)   # logs: chalicelib.log (JSON, masked) only
@@ -18,6 +18,11 @@ policy.get()  # fail fast on a bad policy file
 
 for module_name in BLUEPRINTS:
     app.register_blueprint(importlib.import_module(module_name).api.blueprint)
+
+if settings.get().is_local:   # the web hall page; in dev/prod it is the static site of deploy/template.py
+    from chalicelib import webhall
+
+    app.register_blueprint(webhall.blueprint)
 
 
 def _schedule(job: jobs.Job):

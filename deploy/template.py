@@ -1,7 +1,8 @@
 """Generate what `chalice package` needs beyond the code, from the code itself.
 
 * the merge template: every DynamoDB table of ``chalicelib.store`` (keys, GSIs, TTL, point-in-time recovery,
-  deletion protection, on-demand billing, encryption), the private encrypted uploads bucket, a dead-letter
+  deletion protection, on-demand billing, encryption), the private encrypted uploads bucket, the web hall's
+  static site (private bucket + CloudFront, /v1/* forwarded to the API on the same origin), a dead-letter
   queue and failure destination for every scheduled function, 180-day log retention;
 * least-privilege IAM policies: the API function, and each scheduled function with only its own tables.
 
@@ -174,6 +175,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
         },
     }
+    resources.update(web_hall_resources(stage))
     # Chalice 1.34 names the API's log group after "${ApiHandler}" while the function resource is
     # "APIHandler"; the merge replaces the broken reference (cfn-lint E1019/E3030 otherwise).
     resources["ApiHandlerLogGroup"] = {
@@ -181,7 +183,104 @@ def merge_template(stage: str) -> dict[str, Any]:
         "Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${APIHandler}"},
                        "RetentionInDays": LOG_RETENTION_DAYS},
     }
-    return {"Resources": resources}
+    return {"Resources": resources, "Outputs": {
+        "WebHallUrl": {"Description": "The personal web hall (个人网厅); the API is under /v1/ on the same origin",
+                       "Value": {"Fn::Sub": "https://${WebHallDistribution.DomainName}/"}},
+        "WebHallBucketName": {"Description": "Upload web/ here: index.html at the root, the rest under web/",
+                              "Value": {"Ref": "WebHallBucket"}},
+    }}
+
+
+# CloudFront's managed policies (the same ids in every account)
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def web_hall_resources(stage: str) -> dict[str, Any]:
+    """The personal web hall as a static site: a private bucket read only by one CloudFront distribution
+    (origin access control), which also forwards ``/v1/*`` uncached to the API Gateway stage, so the page calls
+    the API on its own origin as it does locally (``chalicelib/webhall.py``), with the same security headers."""
+    from chalicelib.webhall import CSP
+
+    return {
+        "WebHallBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketName": f"gjj-{stage}-web",
+                "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                                   "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "VersioningConfiguration": {"Status": "Enabled"},
+            },
+        },
+        "WebHallOriginAccessControl": {
+            "Type": "AWS::CloudFront::OriginAccessControl",
+            "Properties": {"OriginAccessControlConfig": {
+                "Name": f"gjj-{stage}-web", "OriginAccessControlOriginType": "s3",
+                "SigningBehavior": "always", "SigningProtocol": "sigv4"}},
+        },
+        "WebHallBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {"Bucket": {"Ref": "WebHallBucket"}, "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "OnlyTheWebHallDistributionReads", "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+                    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${WebHallBucket}/*"},
+                    "Condition": {"StringEquals": {"AWS:SourceArn": {"Fn::Sub": (
+                        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${WebHallDistribution}")}}},
+                }, {
+                    "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                    "Resource": [{"Fn::GetAtt": ["WebHallBucket", "Arn"]},
+                                 {"Fn::Sub": "arn:${AWS::Partition}:s3:::${WebHallBucket}/*"}],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }],
+            }},
+        },
+        "WebHallHeaders": {
+            "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+            "Properties": {"ResponseHeadersPolicyConfig": {
+                "Name": f"gjj-{stage}-web-headers",
+                "SecurityHeadersConfig": {
+                    "ContentSecurityPolicy": {"ContentSecurityPolicy": CSP, "Override": True},
+                    "ContentTypeOptions": {"Override": True},
+                    "FrameOptions": {"FrameOption": "DENY", "Override": True},
+                    "ReferrerPolicy": {"ReferrerPolicy": "no-referrer", "Override": True},
+                    "StrictTransportSecurity": {"AccessControlMaxAgeSec": 31536000, "IncludeSubdomains": True,
+                                                "Override": True},
+                },
+            }},
+        },
+        "WebHallDistribution": {
+            "Type": "AWS::CloudFront::Distribution",
+            "Properties": {"DistributionConfig": {
+                "Enabled": True, "Comment": f"gjj {stage} personal web hall (个人网厅) and its API",
+                "DefaultRootObject": "index.html", "HttpVersion": "http2", "IPV6Enabled": True,
+                "Origins": [
+                    {"Id": "web", "DomainName": {"Fn::GetAtt": ["WebHallBucket", "RegionalDomainName"]},
+                     "S3OriginConfig": {"OriginAccessIdentity": ""},
+                     "OriginAccessControlId": {"Fn::GetAtt": ["WebHallOriginAccessControl", "Id"]}},
+                    {"Id": "api", "DomainName": {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+                     "OriginPath": "/api",
+                     "CustomOriginConfig": {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}},
+                ],
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "web", "ViewerProtocolPolicy": "redirect-to-https", "Compress": True,
+                    "AllowedMethods": ["GET", "HEAD"], "CachePolicyId": CACHING_OPTIMIZED,
+                    "ResponseHeadersPolicyId": {"Ref": "WebHallHeaders"},
+                },
+                "CacheBehaviors": [{
+                    "PathPattern": "/v1/*", "TargetOriginId": "api", "ViewerProtocolPolicy": "https-only",
+                    "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                    "CachePolicyId": CACHING_DISABLED, "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    "Compress": True,
+                }],
+            }},
+        },
+    }
 
 
 def write(stage: str, out: Path) -> list[Path]:

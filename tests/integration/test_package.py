@@ -133,3 +133,25 @@ def test_policies_name_arns_in_the_stacks_own_partition(template):
     for name in _function_names(res):
         text = json.dumps(_statements(res, name))
         assert '"arn:aws:' not in text, (name, text[:500])
+
+
+def test_the_web_hall_is_a_private_bucket_behind_cloudfront_with_the_api_on_the_same_origin(template):
+    res = resources(template)
+    bucket = res["WebHallBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    [read] = [s for s in res["WebHallBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+              if s["Effect"] == "Allow"]
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"} and read["Action"] == "s3:GetObject"
+    assert "${WebHallDistribution}" in json.dumps(read["Condition"])        # that distribution only
+    config = res["WebHallDistribution"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "web" and config["DefaultRootObject"] == "index.html"
+    assert origins["web"]["OriginAccessControlId"]
+    [api] = config["CacheBehaviors"]
+    assert api["PathPattern"] == "/v1/*" and api["TargetOriginId"] == "api" and "POST" in api["AllowedMethods"]
+    assert "${RestAPI}" in json.dumps(origins["api"]["DomainName"])
+    assert origins["api"]["OriginPath"] == "/api"      # chalice's api_gateway_stage in .chalice/config.json
+    assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"   # AWS's managed CachingDisabled
+    # the deployed API has no page routes of its own (the local stage's blueprint is not registered)
+    paths = res["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert paths and all(p.startswith("/v1/") for p in paths)
