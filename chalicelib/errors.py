@@ -128,13 +128,39 @@ def validation_details(exc: Any) -> dict[str, dict[str, str]]:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or "body"
         kind = err.get("type", "")
         msg = err.get("msg", "invalid")
-        if kind == "missing":
-            reason = "必填"
-        elif kind == "extra_forbidden":
-            reason = "不允许的字段"
-        elif kind.startswith("value_error"):
-            reason = msg.removeprefix("Value error, ")
+        if kind.startswith("value_error") or kind == "assertion_error":
+            reason = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         else:
-            reason = msg
+            reason = _reason_in_chinese(kind, err.get("ctx") or {})
         fields.setdefault(loc, reason)
     return {"fields": fields}
+
+
+# pydantic's error types, said in Chinese (a citizen reads these; pydantic's own messages are English).
+_REASONS = {
+    "missing": "必填", "extra_forbidden": "不允许的字段",
+    "string_type": "须为文本", "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "须为整数", "int_parsing": "须为整数", "int_from_float": "须为整数",
+    "bool_type": "须为 true 或 false", "bool_parsing": "须为 true 或 false",
+    "greater_than": "须大于 {gt}", "greater_than_equal": "不能小于 {ge}", "less_than": "须小于 {lt}",
+    "less_than_equal": "不能大于 {le}", "literal_error": "须为以下之一：{expected}", "enum": "须为以下之一：{expected}",
+    "date_type": "日期格式须为 YYYY-MM-DD", "date_parsing": "日期格式须为 YYYY-MM-DD",
+    "date_from_datetime_parsing": "日期格式须为 YYYY-MM-DD", "date_from_datetime_inexact": "日期格式须为 YYYY-MM-DD",
+    "datetime_type": "时间格式不正确", "datetime_parsing": "时间格式不正确",
+    "datetime_from_date_parsing": "时间格式不正确",
+    "list_type": "须为数组", "too_short": "至少 {min_length} 项", "too_long": "最多 {max_length} 项",
+    "dict_type": "须为对象", "model_type": "须为对象", "model_attributes_type": "须为对象",
+    "json_invalid": "不是有效的 JSON", "json_type": "不是有效的 JSON",
+}
+
+
+def _reason_in_chinese(kind: str, ctx: dict) -> str:
+    template = _REASONS.get(kind)
+    if template is None:
+        return "填写有误"
+    try:
+        return template.format(**{k: str(v).replace("' or '", "'、'").replace("', '", "'、'") for k, v in ctx.items()})
+    except (KeyError, IndexError):
+        return template.split("{")[0].rstrip("：: ") or "填写有误"

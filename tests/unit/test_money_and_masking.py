@@ -46,3 +46,30 @@ def test_scrub_masks_identifiers_inside_free_text():
     out = masking.scrub(line)
     assert "140105198501011234" not in out and "13812345678" not in out and "6222021234567890123" not in out
     assert "140105********1234" in out and "138****5678" in out and "2126.00" in out
+
+
+def test_validation_reasons_are_chinese_for_pydantics_own_checks():
+    """A citizen reads these: pydantic's English ("String should have at least 1 character") never reaches them."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    from chalicelib import errors
+
+    class Form(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        name: str = Field(min_length=1, max_length=4)
+        term: int = Field(ge=12, le=360)
+        method: Literal["equal_installment", "equal_principal"]
+        day: "dt.date"
+
+    import datetime as dt  # noqa: F401  (the annotation above)
+
+    Form.model_rebuild(_types_namespace={"dt": dt})
+    try:
+        Form.model_validate({"name": "", "term": 6, "method": "balloon", "day": "2026-13-01", "x": 1})
+    except ValidationError as exc:
+        fields = errors.validation_details(exc)["fields"]
+    assert fields == {"name": "至少 1 个字符", "term": "不能小于 12",
+                      "method": "须为以下之一：'equal_installment'、'equal_principal'",
+                      "day": "日期格式须为 YYYY-MM-DD", "x": "不允许的字段"}
