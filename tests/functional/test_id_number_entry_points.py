@@ -2,8 +2,8 @@
 not after today): registration, the anonymous flexible opening, a unit's employee registration, a developer's loan
 application, and `gjj import`. Refusals are a 400 naming the field, and nothing is written.
 
-The numbers are built in this file: the standard's example (GB 11643-1999 §8, ``11010519491231002X``) and bodies
-completed by ISO 7064 MOD 11-2 written here, independently of the rule.
+The numbers are the standard's example (GB 11643-1999 §8, ``11010519491231002X``) and bodies completed by the test
+factory's GB 11643 check (``tests/support/factories.py``, written independently of the rule).
 """
 
 from __future__ import annotations
@@ -24,15 +24,8 @@ TODAY = "2026-07-15T09:00:00+08:00"
 STANDARD_EXAMPLE = "11010519491231002X"
 
 
-def iso7064(first17: str) -> str:
-    p = 0
-    for digit in first17:
-        p = ((p + int(digit)) * 2) % 11
-    return "0123456789X"[(12 - p) % 11]
-
-
 def complete(first17: str) -> str:
-    return first17 + iso7064(first17)
+    return first17 + factories.gb11643_check(first17)
 
 
 VALID = complete("14010519850615011")
