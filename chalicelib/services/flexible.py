@@ -81,7 +81,7 @@ def apply_for_opening(*, serial: str, name: str, id_number: str, phone: str, sms
     appt = appointments.book(
         appointment_id=f"AP{serial}", id_number=id_number, branch_id=branch_id, day=day, slot=slot, now=now,
         purpose=OPENING, name=name, phone=phone, serial_no=serial,
-        extras=[lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())])
+        extras=[lambda tx: records.submit_in(tx, record)])
     notify.citizen(id_number, title="开户申请已提交",
                    body=f"您的灵活就业开户申请已提交，请于 {appt.date} {appt.slot} 携身份证到{appt.branch_name}办理。",
                    kind="business", now=now, key=serial, serial_no=serial)
@@ -134,7 +134,7 @@ def _approve_opening(record: BusinessRecord, opinion: str, now: dt.datetime) -> 
 
 
 def _notify_opening(record: BusinessRecord, now: dt.datetime) -> None:
-    fresh = BusinessRecord.get(record.serial_no, consistent_read=True)
+    fresh = records.find(record.serial_no)
     if fresh.status == "rejected":
         title, body = "开户申请未通过", f"您的灵活就业开户申请未通过：{fresh.opinion}"
     else:
@@ -172,7 +172,7 @@ def transfer_in(*, id_number: str, serial: str, branch_id: str, day: dt.date, sl
     appt = appointments.book(
         appointment_id=f"AP{serial}", id_number=id_number, branch_id=branch_id, day=day, slot=slot, now=now,
         purpose="transfer_in", name=person.name if person else None, phone=person.phone if person else None,
-        serial_no=serial, extras=[lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())])
+        serial_no=serial, extras=[lambda tx: records.submit_in(tx, record)])
     appointments.notify_booked(appt, now)
     return appt
 
@@ -210,7 +210,7 @@ def set_sealed(*, id_number: str, sealed: bool, serial: str, now: dt.datetime) -
         with TransactWrite(connection=base.connection()) as tx:
             tx.update(Account(acct.account_no), actions=actions,
                       condition=(Account.status == old_status) & (Account.kind == "flexible"))
-            tx.save(rec, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, rec)
     except TransactWriteError:
         if records.find(serial) is not None:
             return flexible_account(id_number)
@@ -251,7 +251,7 @@ def adjust_monthly_amount(*, id_number: str, amount: int, serial: str, now: dt.d
             tx.update(Account(acct.account_no), actions=[Account.monthly_amount.set(amount), Account.version.add(1),
                                                          Account.updated_at.set(now), history],
                       condition=(Account.kind == "flexible") & (Account.status != "closed"))
-            tx.save(rec, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, rec)
     except TransactWriteError:
         if records.find(serial) is not None:
             return flexible_account(id_number)
@@ -290,7 +290,7 @@ def exit_withdrawal(*, id_number: str, card_id: str, serial: str, now: dt.dateti
             if int(fresh.version or 0) != int(acct.version or 0) or int(fresh.balance or 0) != balance:
                 raise errors.Conflict("账户余额已变化，请刷新后重试")
 
-        save_record = ledger.Extra(lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist()),
+        save_record = ledger.Extra(lambda tx: records.submit_in(tx, record),
                                    errors.AlreadyDone())
         if amount > 0:
             ledger.post([*([closing_interest] if closing_interest else []),

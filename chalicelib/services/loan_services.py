@@ -402,7 +402,7 @@ def set_offset(*, id_number: str, contract_no: str, signed: bool, now: dt.dateti
             tx.update(Loan(contract_no), actions=[*actions, Loan.version.set(int(loan.version or 0) + 1),
                                                   Loan.updated_at.set(now)],
                       condition=Loan.version == int(loan.version or 0))
-            tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, record)
     except TransactWriteError:
         fresh = loan_of(id_number, contract_no)
         if bool(fresh.offset_signed) == signed:

@@ -55,19 +55,19 @@ class Refused(Exception):
 
 def debit(account: str, amount: int, reference: str, *, busy: str = BANK_BUSY) -> bank.BankResult:
     """The bank takes ``amount`` from ``account``; no answer is a 503 saying ``busy``."""
-    try:
-        return bank.gateway().debit(account, amount, reference)
-    except bank.BankUnavailable:
-        logger.warning("bank unavailable for a debit", extra={"fields": {"reference": reference}})
-        raise errors.ServiceUnavailable(busy) from None
+    return _ask("debit", account, amount, reference, busy)
 
 
 def payout(account: str, amount: int, reference: str, *, busy: str = BANK_BUSY) -> bank.BankResult:
     """The bank pays ``amount`` to ``account``; no answer is a 503 saying ``busy``."""
+    return _ask("payout", account, amount, reference, busy)
+
+
+def _ask(op: str, account: str, amount: int, reference: str, busy: str) -> bank.BankResult:
     try:
-        return bank.gateway().payout(account, amount, reference)
+        return getattr(bank.gateway(), op)(account, amount, reference)
     except bank.BankUnavailable:
-        logger.warning("bank unavailable for a payout", extra={"fields": {"reference": reference}})
+        logger.warning("bank unavailable", extra={"fields": {"op": op, "reference": reference}})
         raise errors.ServiceUnavailable(busy) from None
 
 

@@ -219,7 +219,7 @@ def _submit(record: BusinessRecord, now: dt.datetime) -> BusinessRecord:
                         updated_at=clock.iso(now))
     try:
         with TransactWrite(connection=base.connection()) as tx:
-            tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, record)
             tx.save(pending, condition=StateItem.pk.does_not_exist())
     except TransactWriteError:
         again = records.find(record.serial_no)
@@ -317,7 +317,7 @@ def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, sou
                                                             condition=StateItem.value == record.serial_no),
                                        errors.Conflict("该申请已不在审核中")))
         else:
-            extras.append(ledger.Extra(lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist()),
+            extras.append(ledger.Extra(lambda tx: records.submit_in(tx, record),
                                        errors.AlreadyDone()))
             extras.append(ledger.Extra(lambda tx: tx.condition_check(StateItem, pk, "pending",
                                                                      condition=StateItem.pk.does_not_exist()),
@@ -444,7 +444,7 @@ def _reject(record: BusinessRecord, opinion: str, now: dt.datetime) -> None:
 
 
 def _notify_decided(record: BusinessRecord, now: dt.datetime) -> None:
-    fresh = BusinessRecord.get(record.serial_no, consistent_read=True)
+    fresh = records.find(record.serial_no)
     details = fresh.details.as_dict() if fresh.details else {}
     if fresh.status == "paid":
         title = f"{fresh.title}审核通过"

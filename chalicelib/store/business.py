@@ -102,6 +102,11 @@ def submit(record: BusinessRecord) -> BusinessRecord:
     return record
 
 
+def submit_in(tx, record: BusinessRecord) -> None:
+    """The same as :func:`submit`, as one write of a transaction (the record is saved with what it does)."""
+    tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+
+
 def finish(serial_no: str, status: str, opinion: str, decided_at: str) -> bool:
     """Move a ``submitted`` record to its outcome; False when it was not submitted any more (decided already)."""
     record = find(serial_no)
