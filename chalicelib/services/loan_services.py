@@ -1,8 +1,8 @@
 """Loan services (贷款业务): partial prepayment (提前还本), settlement (提前结清), monthly offset (月对冲签约/解约).
 
 Where the money comes from: the loan's repayment bank account (还款账户), debited through the bank gateway with
-the business serial as reference (the bank answers the same for the same reference). Each operation is a small
-saga keyed by that serial, as a payment in (:mod:`chalicelib.services.remittance`):
+the business serial as reference (the bank answers the same for the same reference). Each operation is the
+money-in saga of :mod:`chalicelib.services.payments` keyed by that serial, as a flexible remittance is:
 
 1. a business record ``submitted`` is saved (the serial is taken; it shows in 业务明细);
 2. the bank debits the repayment account;

@@ -11,8 +11,9 @@ A roster is computed, stored, then paid:
 
 Paying (``pay``) is a saga keyed by the roster's serial, safe to run again after any failure:
 
-1. the bank debits the roster's total from the unit's account with the roster serial as reference (the bank
-   answers the same for the same reference); the roster becomes ``paying``;
+1. the bank debits the roster's total from the unit's account with the roster serial as reference
+   (:func:`chalicelib.services.payments.debit`; the bank answers the same for the same reference); the roster
+   becomes ``paying``;
 2. the lines, in their stored order, are cut into batches that fit one DynamoDB transaction
    (:func:`chalicelib.rules.deposits.batches`); each batch is ONE ledger posting that credits its lines
    (serial ``<roster>#<account>#<month>``, kind ``remit``/``backpay``, period = the month), moves each

@@ -19,11 +19,12 @@ the checks cannot both commit. A payout the bank declines is reversed (``kind="r
 that also gives the markers back, so the citizen may try again with another card.
 
 Types the policy marks ``automatic`` (租房, 偿还公积金贷款, 物业费) pay at once: the withdrawal is posted with its
-business record (one transaction, as :func:`chalicelib.services.flexible.exit_withdrawal`), then the bank pays it
-out. ``manual`` types wait in the review queue (kind ``withdrawal``); an operator's approval re-checks the rules on
-fresh data, posts, and pays out; account-closing types (离退休, 完全丧失劳动能力) then take the whole balance and close
-the account in the same transaction. A retry with the same ``Idempotency-Key`` (same serial) resumes where the
-first attempt stopped and never posts twice.
+business record (one transaction, as :func:`chalicelib.services.flexible.exit_withdrawal`), then the bank
+pays it out (the money-out saga of :mod:`chalicelib.services.payments`). ``manual`` types wait in the review
+queue (kind ``withdrawal``); an operator's approval re-checks the rules on fresh data, posts, and pays out;
+account-closing types (离退休, 完全丧失劳动能力) then take the whole balance and close the account in the same
+transaction. A retry with the same ``Idempotency-Key`` (same serial) resumes where the first attempt stopped
+and never posts twice.
 """
 
 from __future__ import annotations
