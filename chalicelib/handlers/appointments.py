@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
-from chalicelib.http.idempotency import serial_from_key
+from chalicelib.http.idempotency import request_serial
 from chalicelib.http.pagination import PageQuery, envelope, page
 from chalicelib.services import appointments as service
 from chalicelib.store.appointments import Appointment
@@ -69,7 +69,7 @@ def branch_slots(req: Request, branch_id: str) -> list[Slot]:
            idempotent=True, errors=(404, 409, 422), summary="Book a place at a branch (网点预约)")
 def book(req: Request) -> AppointmentOut:
     id_number = service.owner_of(req.subject)
-    appt = service.book(appointment_id=serial_from_key(req.scope(), req.idempotency_key, "AP"),
+    appt = service.book(appointment_id=request_serial(req, "AP"),
                         id_number=id_number, branch_id=req.body.branch_id, day=req.body.date, slot=req.body.slot,
                         now=req.now)
     service.notify_booked(appt, req.now)

@@ -17,7 +17,7 @@ from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
-from chalicelib.http.idempotency import serial_from_key
+from chalicelib.http.idempotency import request_serial
 from chalicelib.http.pagination import PageQuery, envelope
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
@@ -225,10 +225,6 @@ class LoanApplicationOut(BaseModel):
                    repay_account=d.get("repay_account", ""), contract_no=d.get("contract_no"), stages=stages)
 
 
-def _serial(req: Request, prefix: str) -> str:
-    return serial_from_key(req.scope(), req.idempotency_key, prefix)
-
-
 # ---------------------------------------------------------------- the center registers developers
 
 
@@ -298,7 +294,8 @@ def projects(req: Request) -> dict:
 def submit_project(req: Request) -> ProjectOut:
     b = req.body
     return ProjectOut.of(developers.submit_project(
-        req.subject, serial=_serial(req, "XM"), name=b.name, address=b.address, presale_permit_no=b.presale_permit_no,
+        req.subject, serial=request_serial(req, "XM"), name=b.name, address=b.address,
+        presale_permit_no=b.presale_permit_no,
         land_certificate_no=b.land_certificate_no, material_uploads=b.material_uploads, now=req.now))
 
 
@@ -321,7 +318,7 @@ def buildings(req: Request, project_no: str) -> dict:
            summary="Enter a building of an approved project for review (楼栋录入)")
 def submit_building(req: Request, project_no: str) -> BuildingOut:
     b = req.body
-    return BuildingOut.of(developers.submit_building(req.subject, project_no, serial=_serial(req, "LD"),
+    return BuildingOut.of(developers.submit_building(req.subject, project_no, serial=request_serial(req, "LD"),
                                                      building_no=b.building_no, name=b.name, floors=b.floors,
                                                      houses=b.houses, now=req.now))
 
@@ -330,7 +327,7 @@ def submit_building(req: Request, project_no: str) -> BuildingOut:
            response=HallBusinessOut, status=201, idempotent=True, errors=(400, 404, 422),
            summary="Supplementary project materials for review (补充项目材料)")
 def submit_materials(req: Request, project_no: str) -> HallBusinessOut:
-    return HallBusinessOut.of(developers.submit_materials(req.subject, project_no, serial=_serial(req, "CL"),
+    return HallBusinessOut.of(developers.submit_materials(req.subject, project_no, serial=request_serial(req, "CL"),
                                                       upload_ids=req.body.upload_ids, note=req.body.note,
                                                       now=req.now))
 
@@ -341,7 +338,7 @@ def submit_materials(req: Request, project_no: str) -> HallBusinessOut:
 def submit_loan_application(req: Request) -> LoanApplicationOut:
     b = req.body
     record = developers.submit_loan_application(
-        req.subject, serial=_serial(req, "DK"), buyer_name=b.buyer.name, buyer_id_number=b.buyer.id_number,
+        req.subject, serial=request_serial(req, "DK"), buyer_name=b.buyer.name, buyer_id_number=b.buyer.id_number,
         buyer_phone=b.buyer.phone, project_no=b.project_no, building_no=b.building_no, house_no=b.house_no,
         price=b.price, principal=b.principal, term_months=b.term_months, method=b.method, first_home=b.first_home,
         bank=b.bank, repay_account=b.repay_account, now=req.now)

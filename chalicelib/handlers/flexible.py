@@ -11,7 +11,7 @@ from chalicelib.fields import IdNumber, Mobile, PersonName
 from chalicelib.handlers.appointments import AppointmentOut
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
-from chalicelib.http.idempotency import serial_from_key
+from chalicelib.http.idempotency import request_serial
 from chalicelib.money import Money, MoneyOut
 from chalicelib.rules import remittance as periods
 from chalicelib.services import flexible, remittance
@@ -189,16 +189,12 @@ def _status(acct) -> StatusOut:
                      balance=int(acct.balance or 0), paid_through=acct.paid_through)
 
 
-def _serial(req: Request, prefix: str) -> str:
-    return serial_from_key(req.scope(), req.idempotency_key, prefix)
-
-
 @api.route("/v1/flexible/applications", "POST", roles=None, body=OpeningIn, response=OpeningOut, status=201,
            idempotent=True, errors=(404, 409, 422, 503),
            summary="Opening application (开户申请) with ID photos and a branch appointment; no login")
 def apply_for_opening(req: Request) -> OpeningOut:
     b = req.body
-    serial = serial_from_key(req.scope(b.id_number), req.idempotency_key, "KH")
+    serial = request_serial(req, "KH", b.id_number)
     record, appt = flexible.apply_for_opening(
         serial=serial, name=b.name, id_number=b.id_number, phone=b.phone, sms_code=b.sms_code,
         id_front_upload=b.id_front_upload, id_back_upload=b.id_back_upload, branch_id=b.branch_id, day=b.date,
@@ -211,7 +207,7 @@ def apply_for_opening(req: Request) -> OpeningOut:
            status=201, idempotent=True, errors=(404, 409, 422),
            summary="Book the transfer into flexible employment (转入灵活就业预约) for a sealed account")
 def transfer_in(req: Request) -> AppointmentOut:
-    appt = flexible.transfer_in(id_number=owner_of(req.subject), serial=_serial(req, "ZR"),
+    appt = flexible.transfer_in(id_number=owner_of(req.subject), serial=request_serial(req, "ZR"),
                                 branch_id=req.body.branch_id, day=req.body.date, slot=req.body.slot, now=req.now)
     return AppointmentOut.of(appt)
 
@@ -229,7 +225,7 @@ def remittance_view(req: Request) -> RemittanceView:
            summary="Pay this month (汇缴) from a bound card, inside the window")
 def remit(req: Request) -> PaymentOut:
     payment = remittance.remit(id_number=owner_of(req.subject), period=req.body.period,
-                               card_id=req.body.bank_card_id, serial=_serial(req, "HJ"), now=req.now,
+                               card_id=req.body.bank_card_id, serial=request_serial(req, "HJ"), now=req.now,
                                actor=f"depositor:{req.subject}", source=req.source_ip or None)
     return PaymentOut.of(payment)
 
@@ -250,7 +246,7 @@ def back_payment_quote(req: Request) -> QuoteOut:
            summary="Pay a back-payment (补缴) up to an end month, inside the window")
 def back_pay(req: Request) -> PaymentOut:
     payment = remittance.back_pay(id_number=owner_of(req.subject), end_period=req.body.end_period,
-                                  card_id=req.body.bank_card_id, serial=_serial(req, "BJ"), now=req.now,
+                                  card_id=req.body.bank_card_id, serial=request_serial(req, "BJ"), now=req.now,
                                   actor=f"depositor:{req.subject}", source=req.source_ip or None)
     return PaymentOut.of(payment)
 
@@ -258,14 +254,14 @@ def back_pay(req: Request) -> PaymentOut:
 @api.route("/v1/flexible/seal", "POST", roles=(auth.DEPOSITOR,), response=StatusOut, idempotent=True,
            errors=(409, 422), summary="Seal the account (封存): stop depositing")
 def seal(req: Request) -> StatusOut:
-    return _status(flexible.set_sealed(id_number=owner_of(req.subject), sealed=True, serial=_serial(req, "FC"),
+    return _status(flexible.set_sealed(id_number=owner_of(req.subject), sealed=True, serial=request_serial(req, "FC"),
                                        now=req.now))
 
 
 @api.route("/v1/flexible/unseal", "POST", roles=(auth.DEPOSITOR,), response=StatusOut, idempotent=True,
            errors=(409, 422), summary="Unseal the account (启封): deposit again")
 def unseal(req: Request) -> StatusOut:
-    return _status(flexible.set_sealed(id_number=owner_of(req.subject), sealed=False, serial=_serial(req, "QF"),
+    return _status(flexible.set_sealed(id_number=owner_of(req.subject), sealed=False, serial=request_serial(req, "QF"),
                                        now=req.now))
 
 
@@ -274,7 +270,7 @@ def unseal(req: Request) -> StatusOut:
            summary="Change the monthly amount (月缴存额调整): adjustment month only, once a deposit year")
 def adjust(req: Request) -> StatusOut:
     return _status(flexible.adjust_monthly_amount(id_number=owner_of(req.subject), amount=req.body.amount,
-                                                  serial=_serial(req, "TZ"), now=req.now))
+                                                  serial=request_serial(req, "TZ"), now=req.now))
 
 
 @api.route("/v1/flexible/exit", "POST", roles=(auth.DEPOSITOR,), body=ExitIn, response=ExitOut, status=201,
@@ -282,7 +278,7 @@ def adjust(req: Request) -> StatusOut:
            summary="Exit withdrawal (退出缴存提取): the whole balance to a bound card, account closed")
 def exit_withdrawal(req: Request) -> ExitOut:
     record = flexible.exit_withdrawal(id_number=owner_of(req.subject), card_id=req.body.bank_card_id,
-                                      serial=_serial(req, "TC"), now=req.now, actor=f"depositor:{req.subject}",
+                                      serial=request_serial(req, "TC"), now=req.now, actor=f"depositor:{req.subject}",
                                       source=req.source_ip or None)
     return ExitOut(serial_no=record.serial_no, status=record.status, amount=int(record.amount or 0),
                    account_status="closed")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
-from chalicelib.http.idempotency import serial_from_key
+from chalicelib.http.idempotency import request_serial
 from chalicelib.masking import MaskedCard
 from chalicelib.money import Money, MoneyOut
 from chalicelib.services import loan_services
@@ -104,16 +104,12 @@ class OffsetOut(BaseModel):
     repay_account: MaskedCard
 
 
-def _serial(req: Request, prefix: str, contract_no: str) -> str:
-    return serial_from_key(req.scope(contract_no), req.idempotency_key, prefix)
-
-
 @api.route("/v1/me/loans/{contract_no}/prepayments", "POST", roles=(auth.DEPOSITOR,), body=PrepaymentIn,
            response=PrepaymentOut, status=201, idempotent=True, step_up=True, errors=(404, 409, 422, 503),
            summary="Prepay principal (提前还本): shorter term or lower installment; new plan, interest saved")
 def prepay(req: Request, contract_no: str) -> PrepaymentOut:
     outcome = loan_services.prepay(id_number=owner_of(req.subject), contract_no=contract_no, amount=req.body.amount,
-                                   mode=req.body.mode, serial=_serial(req, "TH", contract_no), now=req.now)
+                                   mode=req.body.mode, serial=request_serial(req, "TH", contract_no), now=req.now)
     return PrepaymentOut.of(outcome)
 
 
@@ -122,7 +118,7 @@ def prepay(req: Request, contract_no: str) -> PrepaymentOut:
            summary="Settle the loan early (提前结清): remaining principal plus accrued interest; a receipt")
 def settle(req: Request, contract_no: str) -> SettlementOut:
     outcome = loan_services.settle(id_number=owner_of(req.subject), contract_no=contract_no,
-                                   serial=_serial(req, "JQ", contract_no), now=req.now)
+                                   serial=request_serial(req, "JQ", contract_no), now=req.now)
     return SettlementOut.of(outcome)
 
 

@@ -17,7 +17,7 @@ from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
-from chalicelib.http.idempotency import serial_from_key
+from chalicelib.http.idempotency import request_serial, serial_from_key
 from chalicelib.http.pagination import PageQuery, envelope
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
@@ -245,10 +245,6 @@ class LinePage(BaseModel):
     next_cursor: str | None
 
 
-def _serial(req: Request, prefix: str) -> str:
-    return serial_from_key(req.scope(), req.idempotency_key, prefix)
-
-
 # ---------------------------------------------------------------- unit
 
 
@@ -264,7 +260,7 @@ def unit_info(req: Request) -> UnitOut:
            idempotent=True, errors=(404, 409), summary="Ask for a change of the unit's information (单位信息变更)")
 def request_change(req: Request) -> HallBusinessOut:
     b = req.body
-    record = units.request_change(req.subject, serial=_serial(req, "DB"), reason=b.reason,
+    record = units.request_change(req.subject, serial=request_serial(req, "DB"), reason=b.reason,
                                   changes=b.model_dump(exclude={"reason"}), now=req.now)
     return HallBusinessOut.of(record)
 
@@ -290,7 +286,7 @@ def employees(req: Request) -> dict:
            idempotent=True, errors=(404, 409, 422), summary="Register an employee (缴存人登记)")
 def register_employee(req: Request) -> EmployeeOut:
     b = req.body
-    e = units.register_employee(req.subject, serial=_serial(req, "DJ"), name=b.name, id_number=b.id_number,
+    e = units.register_employee(req.subject, serial=request_serial(req, "DJ"), name=b.name, id_number=b.id_number,
                                 phone=b.phone, base_fen=b.base, ratio_unit=b.ratio_unit, ratio_person=b.ratio_person,
                                 now=req.now)
     return EmployeeOut.of(e)
@@ -317,7 +313,7 @@ def change_employee(req: Request, account_no: str) -> HallBusinessOut:
 @api.route("/v1/units/me/employees/{account_no}/seal", "POST", roles=UNIT, body=SealIn, response=EmployeeOut,
            idempotent=True, errors=(404, 409, 422), summary="Seal the account of an employee who left (封存)")
 def seal_employee(req: Request, account_no: str) -> EmployeeOut:
-    return EmployeeOut.of(units.seal_employee(req.subject, account_no, serial=_serial(req, "FC"),
+    return EmployeeOut.of(units.seal_employee(req.subject, account_no, serial=request_serial(req, "FC"),
                                               reason=req.body.reason, now=req.now))
 
 
@@ -325,7 +321,7 @@ def seal_employee(req: Request, account_no: str) -> EmployeeOut:
            status=201, idempotent=True, errors=(404, 409, 422),
            summary="Adjust many employees' bases at once (基数调整), in the adjustment month; all lines or none")
 def adjust_bases(req: Request) -> BaseAdjustmentOut:
-    serial = _serial(req, "JS")
+    serial = request_serial(req, "JS")
     done = units.adjust_bases(req.subject, serial=serial, lines=[(x.account_no, x.base) for x in req.body.lines],
                               now=req.now)
     return BaseAdjustmentOut(serial_no=serial, adjusted=len(done), lines=[
@@ -339,7 +335,7 @@ def adjust_bases(req: Request) -> BaseAdjustmentOut:
 @api.route("/v1/units/me/rosters", "POST", roles=UNIT, body=RosterIn, response=RosterOut, status=201,
            idempotent=True, errors=(404, 409, 422), summary="Compute the month's remittance roster (汇缴清册)")
 def create_roster(req: Request) -> RosterOut:
-    return RosterOut.of(roster.create_remittance(req.subject, serial=_serial(req, "HJ"), period=req.body.period,
+    return RosterOut.of(roster.create_remittance(req.subject, serial=request_serial(req, "HJ"), period=req.body.period,
                                                  now=req.now))
 
 
@@ -348,7 +344,8 @@ def create_roster(req: Request) -> RosterOut:
            summary="Compute a back-payment roster (补缴清册) for chosen employees up to chosen months")
 def create_back_payment(req: Request) -> RosterOut:
     lines = [(x.account_no, x.end_period) for x in req.body.lines]
-    return RosterOut.of(roster.create_back_payment(req.subject, serial=_serial(req, "BJ"), lines=lines, now=req.now))
+    return RosterOut.of(roster.create_back_payment(req.subject, serial=request_serial(req, "BJ"), lines=lines,
+                                                   now=req.now))
 
 
 @api.route("/v1/units/me/rosters", roles=UNIT, query=PageQuery, response=RosterPage,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib import errors, policy
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
-from chalicelib.http.idempotency import serial_from_key
+from chalicelib.http.idempotency import request_serial
 from chalicelib.money import Money, MoneyOut
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.services import withdrawals
@@ -152,7 +152,7 @@ def apply_for_withdrawal(req: Request) -> WithdrawalOut:
     b = req.body
     record = withdrawals.apply(id_number=owner_of(req.subject), kind=b.type, amount=b.amount,
                                card_id=b.bank_card_id, details=_details(b.type, b.details),
-                               serial=serial_from_key(req.scope(), req.idempotency_key, "TQ"), now=req.now,
+                               serial=request_serial(req, "TQ"), now=req.now,
                                actor=f"depositor:{req.subject}", source=req.source_ip or None)
     return WithdrawalOut.of(record)
 

@@ -121,3 +121,8 @@ def serial_from_key(scope: str, key: str, prefix: str) -> str:
     """A deterministic business serial for a request: the same key always names the same business."""
     digest = hashlib.sha256(f"{scope}#{key}".encode()).hexdigest()[:16].upper()
     return f"{prefix}{digest}"
+
+
+def request_serial(req, prefix: str, name: str = "") -> str:
+    """The business serial of an idempotent request: its ``Idempotency-Key`` within (caller, route[, name])."""
+    return serial_from_key(req.scope(name), req.idempotency_key, prefix)

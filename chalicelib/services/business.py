@@ -23,7 +23,9 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors
-from chalicelib.store.business import BusinessRecord
+from chalicelib.store import business as records
+from chalicelib.store.base import condition_failed
+from chalicelib.store.business import BusinessRecord, submit  # noqa: F401  (business.submit: the repository's)
 
 
 @dataclass(frozen=True)
@@ -86,24 +88,11 @@ def new_record(*, serial_no: str, owner: str, kind: str, title: str, now: dateti
         queue=kind if review else None)
 
 
-def submit(record: BusinessRecord) -> BusinessRecord:
-    """Save a new record; the same serial twice is the same application (the first is kept)."""
-    from pynamodb.exceptions import PutError
-
-    try:
-        record.save(condition=BusinessRecord.serial_no.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return BusinessRecord.get(record.serial_no, consistent_read=True)
-    return record
-
-
 def get(serial_no: str) -> BusinessRecord:
-    try:
-        return BusinessRecord.get(serial_no, consistent_read=True)
-    except BusinessRecord.DoesNotExist:
-        raise errors.NotFound("未找到该业务") from None
+    record = records.find(serial_no)
+    if record is None:
+        raise errors.NotFound("未找到该业务")
+    return record
 
 
 def decide(serial_no: str, *, approve: bool, opinion: str, operator: str, now: datetime) -> BusinessRecord:
@@ -126,7 +115,7 @@ def decide(serial_no: str, *, approve: bool, opinion: str, operator: str, now: d
                 reviewer.reject(record, opinion, now)
             status = "rejected"
     except BaseException:
-        _release(serial_no, token)
+        records.release(serial_no, token)
         raise
     record = get(serial_no)
     try:
@@ -136,7 +125,7 @@ def decide(serial_no: str, *, approve: bool, opinion: str, operator: str, now: d
                                BusinessRecord.claim.remove(), BusinessRecord.claim_until.remove()],
                       condition=(BusinessRecord.status == "submitted") & (BusinessRecord.claim == token))
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             raise errors.AlreadyDone("该业务已审核") from None
         raise
     if reviewer.notify is not None:
@@ -150,27 +139,11 @@ def _claim(record: BusinessRecord, now: datetime) -> str:
 
     token = secrets.token_hex(8)
     ts = int(now.timestamp())
-    try:
-        record.update(actions=[BusinessRecord.claim.set(token), BusinessRecord.claim_until.set(ts + CLAIM_SECONDS)],
-                      condition=(BusinessRecord.status == "submitted") & (
-                          BusinessRecord.claim.does_not_exist() | (BusinessRecord.claim_until < ts)))
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        fresh = get(record.serial_no)
-        if fresh.status != "submitted":
-            raise errors.AlreadyDone("该业务已审核") from None
-        raise errors.InProgress("另一位经办人正在审核该业务，请稍后刷新") from None
+    if records.claim(record, token, until=ts + CLAIM_SECONDS, now_ts=ts) is None:
+        if get(record.serial_no).status != "submitted":
+            raise errors.AlreadyDone("该业务已审核")
+        raise errors.InProgress("另一位经办人正在审核该业务，请稍后刷新")
     return token
-
-
-def _release(serial_no: str, token: str) -> None:
-    """Give the record back after a refused approval (best effort: a lapsed claim frees it anyway)."""
-    try:
-        get(serial_no).update(actions=[BusinessRecord.claim.remove(), BusinessRecord.claim_until.remove()],
-                              condition=BusinessRecord.claim == token)
-    except (UpdateError, errors.NotFound):
-        pass
 
 
 def set_status(serial_no: str, status: str, *, now: datetime, opinion: str | None = None) -> None:

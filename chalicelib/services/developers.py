@@ -36,6 +36,7 @@ from chalicelib.rules import identity, loan_eligibility, retirement
 from chalicelib.rules import loans as loan_rules
 from chalicelib.services import audit, business, notify, uploads
 from chalicelib.store import base
+from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.content import Property
@@ -87,22 +88,13 @@ def register_developer(*, developer_no: str, name: str, credit_code: str, contac
 
 
 def _record(serial: str, developer_no: str) -> BusinessRecord | None:
-    try:
-        record = BusinessRecord.get(serial, consistent_read=True)
-    except BusinessRecord.DoesNotExist:
-        return None
-    if record.owner != owner(developer_no):
-        raise errors.Conflict("业务流水号冲突，请更换请求编号")
-    return record
+    return records.find_own(serial, owner(developer_no))
 
 
 def _own_record(serial: str, developer_no: str) -> BusinessRecord | None:
     """This developer's record ``serial``, or None when there is none *or it is someone else's* (one answer)."""
-    try:
-        record = BusinessRecord.get(serial, consistent_read=True)
-    except BusinessRecord.DoesNotExist:
-        return None
-    return record if record.owner == owner(developer_no) else None
+    record = records.find(serial)
+    return record if record is not None and record.owner == owner(developer_no) else None
 
 
 def _details(record: BusinessRecord) -> dict[str, str]:
@@ -118,7 +110,7 @@ def _save_with_record(item, condition, record: BusinessRecord) -> None:
     """The application's own item and its business record, together or not at all."""
     with TransactWrite(connection=base.connection()) as tx:
         tx.save(item, condition=condition)
-        tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+        records.submit_in(tx, record)
 
 
 # ---------------------------------------------------------------- 项目录入

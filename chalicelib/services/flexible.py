@@ -17,17 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, log, masking, money, policy
-from chalicelib.adapters import bank
 from chalicelib.rules import flexible as rules
 from chalicelib.rules import remittance as periods
-from chalicelib.services import appointments, business, cards, interest, ledger, notify
+from chalicelib.services import appointments, business, cards, interest, ledger, notify, payments
 from chalicelib.services.remittance import flexible_account
 from chalicelib.store import base
+from chalicelib.store import business as records
 from chalicelib.store.accounts import Account, Terms, append_terms, terms_entry
+from chalicelib.store.base import condition_failed
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.kv import StateItem
 from chalicelib.store.loans import Loan
@@ -57,7 +58,7 @@ def apply_for_opening(*, serial: str, name: str, id_number: str, phone: str, sms
     """An opening application with its branch appointment, in one transaction; returns (record, appointment)."""
     from chalicelib.services import uploads
 
-    existing = _record(serial)
+    existing = records.find(serial)
     if existing is not None and existing.owner == id_number and _details(existing).get("phone") == phone:
         return existing, appointments._get(f"AP{serial}")     # the same applicant retrying
     verify_sms_code(phone, SMS_PURPOSE_OPENING, sms_code, now)
@@ -80,11 +81,11 @@ def apply_for_opening(*, serial: str, name: str, id_number: str, phone: str, sms
     appt = appointments.book(
         appointment_id=f"AP{serial}", id_number=id_number, branch_id=branch_id, day=day, slot=slot, now=now,
         purpose=OPENING, name=name, phone=phone, serial_no=serial,
-        extras=[lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())])
+        extras=[lambda tx: records.submit_in(tx, record)])
     notify.citizen(id_number, title="开户申请已提交",
                    body=f"您的灵活就业开户申请已提交，请于 {appt.date} {appt.slot} 携身份证到{appt.branch_name}办理。",
                    kind="business", now=now, key=serial, serial_no=serial)
-    return _record(serial) or record, appt
+    return records.find(serial) or record, appt
 
 
 def _details(record: BusinessRecord) -> dict:
@@ -126,14 +127,14 @@ def _approve_opening(record: BusinessRecord, opinion: str, now: dt.datetime) -> 
     try:
         account.save(condition=Account.account_no.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
     record.update(actions=[BusinessRecord.account_no.set(account.account_no)])
     return "done"
 
 
 def _notify_opening(record: BusinessRecord, now: dt.datetime) -> None:
-    fresh = BusinessRecord.get(record.serial_no, consistent_read=True)
+    fresh = records.find(record.serial_no)
     if fresh.status == "rejected":
         title, body = "开户申请未通过", f"您的灵活就业开户申请未通过：{fresh.opinion}"
     else:
@@ -171,7 +172,7 @@ def transfer_in(*, id_number: str, serial: str, branch_id: str, day: dt.date, sl
     appt = appointments.book(
         appointment_id=f"AP{serial}", id_number=id_number, branch_id=branch_id, day=day, slot=slot, now=now,
         purpose="transfer_in", name=person.name if person else None, phone=person.phone if person else None,
-        serial_no=serial, extras=[lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())])
+        serial_no=serial, extras=[lambda tx: records.submit_in(tx, record)])
     appointments.notify_booked(appt, now)
     return appt
 
@@ -180,7 +181,7 @@ def transfer_in(*, id_number: str, serial: str, branch_id: str, day: dt.date, sl
 
 
 def set_sealed(*, id_number: str, sealed: bool, serial: str, now: dt.datetime) -> Account:
-    record = _record(serial)
+    record = records.find(serial)
     acct = flexible_account(id_number)
     if record is not None:
         return acct
@@ -209,9 +210,9 @@ def set_sealed(*, id_number: str, sealed: bool, serial: str, now: dt.datetime) -
         with TransactWrite(connection=base.connection()) as tx:
             tx.update(Account(acct.account_no), actions=actions,
                       condition=(Account.status == old_status) & (Account.kind == "flexible"))
-            tx.save(rec, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, rec)
     except TransactWriteError:
-        if _record(serial) is not None:
+        if records.find(serial) is not None:
             return flexible_account(id_number)
         raise errors.Conflict("账户状态已变化，请刷新后重试") from None
     notify.citizen(id_number, title=f"{title}成功", body=f"您的灵活就业公积金账户已{title}。", kind="business",
@@ -223,7 +224,7 @@ def set_sealed(*, id_number: str, sealed: bool, serial: str, now: dt.datetime) -
 
 
 def adjust_monthly_amount(*, id_number: str, amount: int, serial: str, now: dt.datetime) -> Account:
-    if _record(serial) is not None:
+    if records.find(serial) is not None:
         return flexible_account(id_number)
     acct = flexible_account(id_number)
     rules.check_flexible(acct.kind, acct.status)
@@ -250,9 +251,9 @@ def adjust_monthly_amount(*, id_number: str, amount: int, serial: str, now: dt.d
             tx.update(Account(acct.account_no), actions=[Account.monthly_amount.set(amount), Account.version.add(1),
                                                          Account.updated_at.set(now), history],
                       condition=(Account.kind == "flexible") & (Account.status != "closed"))
-            tx.save(rec, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, rec)
     except TransactWriteError:
-        if _record(serial) is not None:
+        if records.find(serial) is not None:
             return flexible_account(id_number)
         raise errors.AlreadyDone("本缴存年度已调整过月缴存额") from None
     notify.citizen(id_number, title="月缴存额调整成功", body=f"您的月缴存额已调整为 {money.format(amount)} 元。",
@@ -266,7 +267,7 @@ def adjust_monthly_amount(*, id_number: str, amount: int, serial: str, now: dt.d
 def exit_withdrawal(*, id_number: str, card_id: str, serial: str, now: dt.datetime, actor: str,
                     source: str | None = None) -> BusinessRecord:
     """Pay the whole balance to a bound card and close the account (sealed, no unsettled loan)."""
-    record = _record(serial)
+    record = records.find_own(serial, id_number)
     if record is None:
         acct = flexible_account(id_number)
         loans = [loan.status for loan in Loan.person_index.query(id_number)]
@@ -289,7 +290,7 @@ def exit_withdrawal(*, id_number: str, card_id: str, serial: str, now: dt.dateti
             if int(fresh.version or 0) != int(acct.version or 0) or int(fresh.balance or 0) != balance:
                 raise errors.Conflict("账户余额已变化，请刷新后重试")
 
-        save_record = ledger.Extra(lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist()),
+        save_record = ledger.Extra(lambda tx: records.submit_in(tx, record),
                                    errors.AlreadyDone())
         if amount > 0:
             ledger.post([*([closing_interest] if closing_interest else []),
@@ -309,44 +310,21 @@ def exit_withdrawal(*, id_number: str, card_id: str, serial: str, now: dt.dateti
                 raise errors.Conflict("账户状态已变化，请刷新后重试") from None
             _notify_exit(record, now)
             return record
-        record = _record(serial)
-    if record.owner != id_number:
-        raise errors.Conflict("业务流水号冲突，请更换请求编号")
-    if record.status in ("paid", "done"):
-        return record
-    if record.status == "cancelled":
-        raise errors.PaymentDeclined(f"转账未成功：{record.opinion}", details={"serial_no": serial})
-    card = cards.card_of(id_number, record.details.as_dict()["card_id"])
-    try:
-        answer = bank.gateway().payout(card.card_no, int(record.amount), serial)
-    except bank.BankUnavailable:
-        raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
-    if answer.ok:
-        ledger.mark_paid(serial)
-        _finish(serial, "paid", f"已转账，银行流水 {answer.bank_serial}", now)
-        record = _record(serial)
-        _notify_exit(record, now)
-        return record
-    # declined: put the money back, the account is sealed again, the record shows the bank's reason
-    ledger.post([ledger.Posting(record.account_no, f"{serial}R", "D", int(record.amount), "reversal",
-                                business_serial=serial, note=answer.reason, reverses=serial)], now=now, actor="system",
-                updates={record.account_no: [Account.status.set("sealed"), Account.closed_on.remove()]})
-    _finish(serial, "cancelled", answer.reason or "银行拒绝交易", now)
-    notify.citizen(id_number, title="退出缴存提取未成功",
-                   body=f"银行转账未成功：{answer.reason}，资金已退回您的公积金账户。",
-                   kind="withdrawal", now=now, key=serial, serial_no=serial)
-    raise errors.PaymentDeclined(f"转账未成功：{answer.reason}", details={"serial_no": serial})
+        record = records.find(serial)
 
+    def reverse(amount: int, reason: str) -> None:
+        # declined: the money goes back and the account is sealed again
+        payments.reverse(record.account_no, serial, amount, reason, now,
+                         updates=[Account.status.set("sealed"), Account.closed_on.remove()])
 
-def _finish(serial: str, status: str, opinion: str, now: dt.datetime) -> None:
-    try:
-        BusinessRecord.get(serial, consistent_read=True).update(
-            actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
-                     BusinessRecord.decided_at.set(clock.iso(now))],
-            condition=BusinessRecord.status == "submitted")
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    def declined(record: BusinessRecord, reason: str) -> None:
+        notify.citizen(id_number, title="退出缴存提取未成功",
+                       body=f"银行转账未成功：{reason}，资金已退回您的公积金账户。", kind="withdrawal", now=now,
+                       key=serial, serial_no=serial)
+
+    return payments.money_out(
+        record, to=lambda: (cards.card_of(id_number, record.details.as_dict()["card_id"]).card_no, int(record.amount)),
+        now=now, reverse=reverse, paid=lambda record: _notify_exit(record, now), declined=declined)
 
 
 def _notify_exit(record: BusinessRecord, now: dt.datetime) -> None:
@@ -356,13 +334,6 @@ def _notify_exit(record: BusinessRecord, now: dt.datetime) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _record(serial: str) -> BusinessRecord | None:
-    try:
-        return BusinessRecord.get(serial, consistent_read=True)
-    except BusinessRecord.DoesNotExist:
-        return None
 
 
 def _person(id_number: str) -> Person | None:

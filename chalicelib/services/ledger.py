@@ -337,7 +337,7 @@ def mark_paid(serial_no: str) -> bool:
         LedgerEntry(serial_no).update(actions=[LedgerEntry.status.set("paid")],
                                       condition=LedgerEntry.status == "posted")
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if base.condition_failed(exc):
             return False
         raise
     return True

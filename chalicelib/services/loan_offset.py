@@ -38,9 +38,8 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, fanout, log, masking, money, policy
-from chalicelib.adapters import bank
 from chalicelib.rules import loans as rules
-from chalicelib.services import ledger, notify
+from chalicelib.services import ledger, notify, payments
 from chalicelib.store import base
 from chalicelib.store.accounts import Account
 from chalicelib.store.kv import StateItem
@@ -165,10 +164,9 @@ def _collect(contract_no: str, today: dt.date, now: dt.datetime) -> str:
     bank_serial = ""
     if d["from_bank"] > 0:
         try:
-            answer = bank.gateway().debit(loan.repay_account, d["from_bank"], reference)
-        except bank.BankUnavailable:
-            logger.warning("bank unavailable for offset shortfall", extra={"fields": {"contract": contract_no}})
-            return "pending"
+            answer = payments.debit(loan.repay_account, d["from_bank"], reference)
+        except errors.ServiceUnavailable:
+            return "pending"        # the bank did not answer: the next firing debits again (same reference)
         if not answer.ok:
             _overdue(contract_no, period_no, due, d, answer.reason or "银行拒绝交易", now)
             _mark(intent, "declined")
@@ -177,7 +175,7 @@ def _collect(contract_no: str, today: dt.date, now: dt.datetime) -> str:
     result = _post(contract_no, period_no, today, due, d, intent, account, bank_serial, now)
     if result in ("refund", "short"):
         if d["from_bank"] > 0:
-            _refund(loan, d["from_bank"], reference)
+            payments.refund(loan.repay_account, d["from_bank"], reference)
         _mark(intent, "refunded")
         if result == "short":
             _overdue(contract_no, period_no, due, d, "公积金账户余额已变动", now)
@@ -298,15 +296,6 @@ def _later_due(loan: Loan, period_no: int, now: dt.datetime) -> int:
     left = rules.remaining_months(int(loan.term_months), period_no - 1)
     plan = rules.schedule(int(loan.balance), Decimal(loan.annual_rate), left, loan.method).periods
     return sum(p.payment for p in plan[1:] if rules.due_on(start, period_no + p.period_no - 1, day) <= today)
-
-
-def _refund(loan: Loan, amount: int, reference: str) -> None:
-    try:
-        answer = bank.gateway().payout(loan.repay_account, amount, f"{reference}R")
-        if not answer.ok:
-            logger.error("offset refund declined", extra={"fields": {"reference": reference}})
-    except bank.BankUnavailable:
-        logger.error("offset refund pending: bank unavailable", extra={"fields": {"reference": reference}})
 
 
 def _recorded(contract_no: str, period_no: int) -> bool:

@@ -1,8 +1,8 @@
 """Loan services (贷款业务): partial prepayment (提前还本), settlement (提前结清), monthly offset (月对冲签约/解约).
 
 Where the money comes from: the loan's repayment bank account (还款账户), debited through the bank gateway with
-the business serial as reference (the bank answers the same for the same reference). Each operation is a small
-saga keyed by that serial, as a payment in (:mod:`chalicelib.services.remittance`):
+the business serial as reference (the bank answers the same for the same reference). Each operation is the
+money-in saga of :mod:`chalicelib.services.payments` keyed by that serial, as a flexible remittance is:
 
 1. a business record ``submitted`` is saved (the serial is taken; it shows in 业务明细);
 2. the bank debits the repayment account;
@@ -34,17 +34,17 @@ from decimal import Decimal
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, errors, log, masking, money, policy
-from chalicelib.adapters import bank
+from chalicelib import clock, errors, masking, money, policy
 from chalicelib.rules import loans as rules
-from chalicelib.services import business, notify
+from chalicelib.services import business, notify, payments
 from chalicelib.services.ledger import serial as ledger_serial
 from chalicelib.store import base
+from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
+from chalicelib.store.base import condition_failed
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.loans import EXTRA_KEY_BASE, Loan, Repayment
 
-logger = log.get("loan_services")
 PREPAYMENT, SETTLEMENT, OFFSET = "loan_prepayment", "loan_settlement", "loan_offset"
 _ATTEMPTS = 5
 
@@ -70,13 +70,6 @@ def _rate(loan: Loan) -> Decimal:
 
 def _left(loan: Loan) -> int:
     return rules.remaining_months(int(loan.term_months), int(loan.paid_periods or 0))
-
-
-def _record(serial: str) -> BusinessRecord | None:
-    try:
-        return BusinessRecord.get(serial, consistent_read=True)
-    except BusinessRecord.DoesNotExist:
-        return None
 
 
 def extra_repayments(contract_no: str) -> list[Repayment]:
@@ -124,51 +117,37 @@ def _start(*, serial: str, id_number: str, kind: str, title: str, amount: int, l
         serial_no=serial, owner=id_number, kind=kind, title=title, now=now, review=False, amount=amount,
         details={"contract_no": loan.contract_no, "repay_account": masking.card(loan.repay_account),
                  "bank": loan.bank, **details})
-    return business.submit(record)
+    return records.submit(record)
 
 
-def _debit(record: BusinessRecord, loan: Loan, now: dt.datetime) -> str:
-    """Debit the repayment account; returns the bank serial (declined: record cancelled, 422)."""
-    try:
-        answer = bank.gateway().debit(loan.repay_account, int(record.amount), record.serial_no)
-    except bank.BankUnavailable:
-        logger.warning("bank unavailable for loan debit", extra={"fields": {"serial": record.serial_no}})
-        raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
-    if not answer.ok:
-        business.set_status(record.serial_no, "cancelled", now=now, opinion=answer.reason or "银行拒绝交易")
+def _declined(record: BusinessRecord, now: dt.datetime):
+    """What a declined debit of the repayment account tells the borrower, and the refusal it answers."""
+    def tell(reason: str) -> errors.ApiError:
         notify.citizen(record.owner, title=f"{record.title}未成功",
-                       body=f"您的{record.title}扣款未成功：{answer.reason}，请确认还款账户余额后重试。",
+                       body=f"您的{record.title}扣款未成功：{reason}，请确认还款账户余额后重试。",
                        kind="loan", now=now, key=record.serial_no, serial_no=record.serial_no)
-        raise errors.PaymentDeclined(f"扣款未成功：{answer.reason}", details={"serial_no": record.serial_no})
-    return answer.bank_serial or ""
+        return errors.PaymentDeclined(f"扣款未成功：{reason}", details={"serial_no": record.serial_no})
 
-
-def _refund(record: BusinessRecord, loan: Loan, now: dt.datetime, reason: str) -> None:
-    """The bank took the money but the loan could not take it: pay it back and cancel the record."""
-    try:
-        answer = bank.gateway().payout(loan.repay_account, int(record.amount), f"{record.serial_no}R")
-        opinion = f"{reason}；扣款已退回" if answer.ok else f"{reason}；退款未成功，请联系公积金中心"
-    except bank.BankUnavailable:
-        logger.error("loan refund pending: bank unavailable", extra={"fields": {"serial": record.serial_no}})
-        return   # the record stays submitted: a retry with the same key refunds again (same reference)
-    business.set_status(record.serial_no, "cancelled", now=now, opinion=opinion)
+    return tell
 
 
 def _resume(serial: str, id_number: str, kind: str) -> BusinessRecord | None:
-    record = _record(serial)
-    if record is None:
-        return None
-    if record.owner != id_number or record.kind != kind:
-        raise errors.Conflict("业务流水号冲突，请更换请求编号")
-    if record.status == "cancelled":
-        raise errors.PaymentDeclined(f"扣款未成功：{record.opinion}", details={"serial_no": serial})
+    record = records.find_own(serial, id_number, kind)
+    if record is not None and record.status == "cancelled":
+        raise payments.declined_again(record)
     return record
+
+
+def _done(serial: str) -> BusinessRecord | None:
+    """The record when a concurrent twin of this request finished it, else None."""
+    again = records.find(serial)
+    return again if again is not None and again.status == "done" else None
 
 
 def _commit(record: BusinessRecord, loan: Loan, loan_actions: list, repayment: Repayment, outcome: dict[str, str],
             now: dt.datetime, opinion: str) -> bool:
     """The loan update, the repayment and the record in one transaction; False when the loan moved."""
-    fresh = _record(record.serial_no)
+    fresh = records.find(record.serial_no)
     details = {**(fresh.details.as_dict() if fresh.details else {}), **outcome}
     try:
         with TransactWrite(connection=base.connection()) as tx:
@@ -176,14 +155,9 @@ def _commit(record: BusinessRecord, loan: Loan, loan_actions: list, repayment: R
                                                        Loan.updated_at.set(now)],
                       condition=(Loan.version == int(loan.version or 0)) & (Loan.status == "normal"))
             tx.save(repayment, condition=Repayment.period_no.does_not_exist())
-            tx.update(fresh, actions=[BusinessRecord.status.set("done"), BusinessRecord.decided_at.set(clock.iso(now)),
-                                      BusinessRecord.opinion.set(opinion),
-                                      BusinessRecord.details.set(details)],
-                      condition=BusinessRecord.status == "submitted")
+            records.finish_in(tx, fresh, "done", opinion, clock.iso(now), BusinessRecord.details.set(details))
     except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        if exc.cause_response_code == "TransactionCanceledException" and any(
-                r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+        if condition_failed(exc):
             return False        # the loan (or the record) moved: the caller reads again
         raise                   # throttled, conflicting or unanswered: nothing decided, the client retries (503)
     return True
@@ -251,48 +225,48 @@ def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: 
         if record.status == "done":
             return _prepayment_of(record)
     mode = record.details.as_dict()["mode"]
-    bank_serial = _debit(record, loan, now)
-    for _attempt in range(_ATTEMPTS):
-        loan = loan_of(id_number, contract_no)
-        interest, days = accrued(loan, today)
-        principal = int(record.amount) - interest
-        try:
-            _check_covers_interest(int(record.amount), interest)
-            rules.check_prepayment(status=loan.status, paid_periods=int(loan.paid_periods or 0),
-                                   balance_fen=int(loan.balance), amount_fen=int(record.amount),
-                                   principal_fen=principal,
-                                   used_this_year=prepayments_in(contract_no, today.year), rules=cfg.prepayment)
-        except errors.ApiError as refusal:
-            again = _record(serial)
-            if again is not None and again.status == "done":
+
+    def post(bank_serial: str) -> PrepaymentOutcome:
+        for _attempt in range(_ATTEMPTS):
+            loan = loan_of(id_number, contract_no)
+            interest, days = accrued(loan, today)
+            principal = int(record.amount) - interest
+            try:
+                _check_covers_interest(int(record.amount), interest)
+                rules.check_prepayment(status=loan.status, paid_periods=int(loan.paid_periods or 0),
+                                       balance_fen=int(loan.balance), amount_fen=int(record.amount),
+                                       principal_fen=principal,
+                                       used_this_year=prepayments_in(contract_no, today.year), rules=cfg.prepayment)
+            except errors.ApiError:
+                if (again := _done(serial)) is not None:
+                    return _prepayment_of(again)
+                raise           # refunded by the saga
+            paid = int(loan.paid_periods or 0)
+            result = rules.prepayment(int(loan.balance), _rate(loan), _left(loan), loan.method, principal, mode,
+                                      max_term_months=cfg.max_term_months)
+            balance_after = int(loan.balance) - principal
+            term = paid + result.after.remaining_months
+            outcome = {"balance_after": str(balance_after), "term_months": str(term), "interest": str(interest),
+                       "interest_days": str(days), "principal": str(principal),
+                       "interest_saved": str(result.interest_saved), "bank_serial": bank_serial,
+                       **{f"before_{k}": str(v) for k, v in _summary(result.before).items()},
+                       **{f"after_{k}": str(v) for k, v in _summary(result.after).items()}}
+            repayment = Repayment(contract_no, _free_extra_key(contract_no, paid), date=today.isoformat(),
+                                  amount=int(record.amount), principal=principal, interest=interest, penalty=0,
+                                  balance_after=balance_after, source="prepayment", serial_no=serial,
+                                  from_bank=int(record.amount))
+            actions = [Loan.balance.set(balance_after), Loan.term_months.set(term),
+                       Loan.interest_paid_to.set(today.isoformat())]
+            if _commit(record, loan, actions, repayment, outcome, now, f"已提前还本，银行流水 {bank_serial}"):
+                done = records.find(serial)
+                _notify_prepaid(done, now)
+                return _prepayment_of(done)
+            if (again := _done(serial)) is not None:
                 return _prepayment_of(again)
-            _refund(record, loan, now, refusal.message)
-            raise
-        paid = int(loan.paid_periods or 0)
-        result = rules.prepayment(int(loan.balance), _rate(loan), _left(loan), loan.method, principal, mode,
-                                  max_term_months=cfg.max_term_months)
-        balance_after = int(loan.balance) - principal
-        term = paid + result.after.remaining_months
-        outcome = {"balance_after": str(balance_after), "term_months": str(term), "interest": str(interest),
-                   "interest_days": str(days), "principal": str(principal),
-                   "interest_saved": str(result.interest_saved), "bank_serial": bank_serial,
-                   **{f"before_{k}": str(v) for k, v in _summary(result.before).items()},
-                   **{f"after_{k}": str(v) for k, v in _summary(result.after).items()}}
-        repayment = Repayment(contract_no, _free_extra_key(contract_no, paid), date=today.isoformat(),
-                              amount=int(record.amount), principal=principal, interest=interest, penalty=0,
-                              balance_after=balance_after, source="prepayment", serial_no=serial,
-                              from_bank=int(record.amount))
-        actions = [Loan.balance.set(balance_after), Loan.term_months.set(term),
-                   Loan.interest_paid_to.set(today.isoformat())]
-        if _commit(record, loan, actions, repayment, outcome, now, f"已提前还本，银行流水 {bank_serial}"):
-            done = _record(serial)
-            _notify_prepaid(done, now)
-            return _prepayment_of(done)
-        again = _record(serial)
-        if again is not None and again.status == "done":
-            return _prepayment_of(again)
-    _refund(record, loan, now, "贷款正在处理其他业务")
-    raise errors.Conflict("贷款正在处理其他业务，扣款已退回，请稍后重试")
+        raise payments.Refused("贷款正在处理其他业务", errors.Conflict("贷款正在处理其他业务，扣款已退回，请稍后重试"))
+
+    return payments.money_in(serial=serial, payer=loan.repay_account, amount=int(record.amount), now=now, post=post,
+                             declined=_declined(record, now))
 
 
 def _check_covers_interest(amount: int, interest: int) -> None:
@@ -363,36 +337,38 @@ def settle(*, id_number: str, contract_no: str, serial: str, now: dt.datetime) -
         if record.status == "done":
             return _settlement_of(record)
     d = record.details.as_dict()
-    bank_serial = _debit(record, loan, now)
-    loan = loan_of(id_number, contract_no)
-    if str(int(loan.version or 0)) != d["loan_version"] or loan.status != "normal":
-        again = _record(serial)
-        if again is not None and again.status == "done":
-            return _settlement_of(again)
-        _refund(record, loan, now, "贷款信息已变化")
-        raise errors.Conflict("贷款信息已变化（如本期已还款），扣款已退回，请重新办理提前结清")
-    paid = int(loan.paid_periods or 0)
-    key = paid + 1
-    if any(True for _ in Repayment.query(contract_no, Repayment.period_no == key, consistent_read=True)):
-        key = _free_extra_key(contract_no, paid)
-    repayment = Repayment(contract_no, key, date=today.isoformat(), amount=int(record.amount),
-                          principal=int(d["principal"]), interest=int(d["interest"]), penalty=0, balance_after=0,
-                          source="settlement", serial_no=serial)
-    actions = [Loan.balance.set(0), Loan.status.set("settled"), Loan.offset_signed.set(False), Loan.offset_day.remove()]
-    outcome = {"settled_on": today.isoformat(), "bank_serial": bank_serial}
-    if not _commit(record, loan, actions, repayment, outcome, now, f"已结清，银行流水 {bank_serial}"):
-        again = _record(serial)
-        if again is not None and again.status == "done":
-            return _settlement_of(again)
-        _refund(record, loan, now, "贷款信息已变化")
-        raise errors.Conflict("贷款信息已变化，扣款已退回，请重新办理提前结清")
-    done = _record(serial)
-    o = _settlement_of(done)
-    notify.citizen(id_number, title="贷款已结清",
-                   body=f"您的公积金贷款 {contract_no} 已于 {o.settled_on} 提前结清，还款 {money.format(o.amount)} 元"
-                        f"（本金 {money.format(o.principal)} 元，利息 {money.format(o.interest)} 元）。",
-                   kind="loan", now=now, key=serial, serial_no=serial)
-    return o
+
+    def post(bank_serial: str) -> SettlementOutcome:
+        loan = loan_of(id_number, contract_no)
+        if str(int(loan.version or 0)) != d["loan_version"] or loan.status != "normal":
+            if (again := _done(serial)) is not None:
+                return _settlement_of(again)
+            raise payments.Refused("贷款信息已变化", errors.Conflict(
+                "贷款信息已变化（如本期已还款），扣款已退回，请重新办理提前结清"))
+        paid = int(loan.paid_periods or 0)
+        key = paid + 1
+        if any(True for _ in Repayment.query(contract_no, Repayment.period_no == key, consistent_read=True)):
+            key = _free_extra_key(contract_no, paid)
+        repayment = Repayment(contract_no, key, date=today.isoformat(), amount=int(record.amount),
+                              principal=int(d["principal"]), interest=int(d["interest"]), penalty=0, balance_after=0,
+                              source="settlement", serial_no=serial)
+        actions = [Loan.balance.set(0), Loan.status.set("settled"), Loan.offset_signed.set(False),
+                   Loan.offset_day.remove()]
+        outcome = {"settled_on": today.isoformat(), "bank_serial": bank_serial}
+        if not _commit(record, loan, actions, repayment, outcome, now, f"已结清，银行流水 {bank_serial}"):
+            if (again := _done(serial)) is not None:
+                return _settlement_of(again)
+            raise payments.Refused("贷款信息已变化", errors.Conflict("贷款信息已变化，扣款已退回，请重新办理提前结清"))
+        o = _settlement_of(records.find(serial))
+        notify.citizen(id_number, title="贷款已结清",
+                       body=f"您的公积金贷款 {contract_no} 已于 {o.settled_on} 提前结清，"
+                            f"还款 {money.format(o.amount)} 元（本金 {money.format(o.principal)} 元，"
+                            f"利息 {money.format(o.interest)} 元）。",
+                       kind="loan", now=now, key=serial, serial_no=serial)
+        return o
+
+    return payments.money_in(serial=serial, payer=loan.repay_account, amount=int(record.amount), now=now, post=post,
+                             declined=_declined(record, now))
 
 
 # ---------------------------------------------------------------- 月对冲签约/解约
@@ -426,7 +402,7 @@ def set_offset(*, id_number: str, contract_no: str, signed: bool, now: dt.dateti
             tx.update(Loan(contract_no), actions=[*actions, Loan.version.set(int(loan.version or 0) + 1),
                                                   Loan.updated_at.set(now)],
                       condition=Loan.version == int(loan.version or 0))
-            tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, record)
     except TransactWriteError:
         fresh = loan_of(id_number, contract_no)
         if bool(fresh.offset_signed) == signed:

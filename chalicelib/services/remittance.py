@@ -6,7 +6,8 @@ cache (``flexible.window_cache_seconds``) to answer quickly, but a payment is de
 itself: the ledger transaction carries a condition check "open, and opened today", so a payment that
 races the closing at 17:00 is refused whole, whatever the cache said.
 
-A payment is a small saga keyed by its serial (derived from the ``Idempotency-Key``):
+A payment is the money-in saga of :mod:`chalicelib.services.payments`, keyed by its serial (derived from the
+``Idempotency-Key``):
 
 1. a business record ``submitted`` is saved (the serial is now taken);
 2. the bank debits the card with the serial as reference (same reference, same answer);
@@ -24,15 +25,14 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import clock, errors, fanout, log, masking, money, policy
-from chalicelib.adapters import bank
 from chalicelib.rules import flexible as flex_rules
 from chalicelib.rules import remittance as rules
-from chalicelib.services import business, cards, ledger, notify
+from chalicelib.services import business, cards, ledger, notify, payments
 from chalicelib.services.ledger import Extra, Posting
+from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
+from chalicelib.store.base import condition_failed
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.kv import StateItem
 
@@ -199,18 +199,6 @@ def _payment_of(record: BusinessRecord) -> Payment:
                    paid_at=record.decided_at or record.submitted_at)
 
 
-def _existing(serial: str) -> BusinessRecord | None:
-    try:
-        return BusinessRecord.get(serial, consistent_read=True)
-    except BusinessRecord.DoesNotExist:
-        return None
-
-
-def _declined(record: BusinessRecord) -> errors.PaymentDeclined:
-    return errors.PaymentDeclined(f"扣款未成功：{record.opinion or '银行拒绝交易'}",
-                                  details={"serial_no": record.serial_no, "status": record.status})
-
-
 def remit(*, id_number: str, period: str, card_id: str, serial: str, now: dt.datetime, actor: str,
           source: str | None = None) -> Payment:
     """汇缴: pay this month's amount for ``period`` from a bound card."""
@@ -252,14 +240,12 @@ LEDGER_KIND = {"remittance": "remit", "back_payment": "backpay"}
 
 def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.datetime, actor: str,
          source: str | None, plan) -> Payment:
-    record = _existing(serial)
+    record = records.find_own(serial, id_number)
     if record is not None:
-        if record.owner != id_number:
-            raise errors.Conflict("业务流水号冲突，请更换请求编号")
         if record.status == "done":
             return _payment_of(record)
         if record.status == "cancelled":
-            raise _declined(record)
+            raise payments.declined_again(record)
         details = record.details.as_dict()
         acct = Account.get(record.account_no, consistent_read=True)
         months = tuple(details["periods"].split(","))
@@ -284,28 +270,15 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
                      "periods": ",".join(q.periods), "amounts": ",".join(str(a) for a in q.amounts),
                      "card_id": card.card_id, "card": masking.card(card.card_no),
                      "paid_through_before": acct.paid_through or ""})
-        record = business.submit(record)
+        record = records.submit(record)
         if record.status != "submitted":     # a concurrent twin finished first
             return _pay(kind=kind, id_number=id_number, card_id=card_id, serial=serial, now=now, actor=actor,
                         source=source, plan=plan)
 
-    try:
-        answer = bank.gateway().debit(card.card_no, q.amount, serial)
-    except bank.BankUnavailable:
-        logger.warning("bank unavailable for debit", extra={"fields": {"serial": serial}})
-        raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
-    if not answer.ok:
-        business.set_status(serial, "cancelled", now=now, opinion=answer.reason or "银行拒绝交易")
-        record = BusinessRecord.get(serial, consistent_read=True)
-        notify.citizen(id_number, title=f"{TITLES[kind]}未成功", body=f"您的{TITLES[kind]}扣款未成功：{record.opinion}",
+    def declined(reason: str) -> errors.ApiError:
+        notify.citizen(id_number, title=f"{TITLES[kind]}未成功", body=f"您的{TITLES[kind]}扣款未成功：{reason}",
                        kind="payment", now=now, key=serial, serial_no=serial)
-        raise _declined(record)
-
-    ledger_kind = LEDGER_KIND[kind]
-    suffix = len(q.periods) > 1
-    postings = [Posting(acct.account_no, f"{serial}-{p}" if suffix else serial, "D", int(acct_amount), ledger_kind,
-                        period=p, counterparty=answer.bank_serial, business_serial=serial)
-                for p, acct_amount in zip(q.periods, q.amounts, strict=True)]
+        return errors.PaymentDeclined(f"扣款未成功：{reason}", details={"serial_no": serial, "status": "cancelled"})
 
     def still_due(accounts: dict[str, Account]) -> None:
         fresh = accounts[acct.account_no]
@@ -313,23 +286,23 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
         if (fresh.paid_through or None) != expected_paid_through:
             raise errors.AlreadyDone(f"{q.end_period} 已缴存，无需重复缴存")
 
-    def mark_done(tx) -> None:
-        tx.update(record, actions=[
-            BusinessRecord.status.set("done"), BusinessRecord.decided_at.set(clock.iso(now)),
-            BusinessRecord.opinion.set(f"扣款成功，银行流水 {answer.bank_serial}")],
-            condition=BusinessRecord.status == "submitted")
+    def post(bank_serial: str) -> ledger.PostResult:
+        ledger_kind = LEDGER_KIND[kind]
+        suffix = len(q.periods) > 1
+        postings = [Posting(acct.account_no, f"{serial}-{p}" if suffix else serial, "D", int(acct_amount),
+                            ledger_kind, period=p, counterparty=bank_serial, business_serial=serial)
+                    for p, acct_amount in zip(q.periods, q.amounts, strict=True)]
+        done = Extra(lambda tx: records.finish_in(tx, record, "done", f"扣款成功，银行流水 {bank_serial}",
+                                                  clock.iso(now)), errors.AlreadyDone())
+        try:
+            return ledger.post(postings, now=now, actor=actor, source=source,
+                               updates={acct.account_no: [Account.paid_through.set(q.end_period)]},
+                               extras=[_window_check(now), done], before_write=still_due)
+        except ledger.Race:
+            raise payments.Refused("账户正忙", errors.Conflict("账户正忙，扣款已退回，请稍后重试")) from None
 
-    try:
-        result = ledger.post(postings, now=now, actor=actor, source=source,
-                             updates={acct.account_no: [Account.paid_through.set(q.end_period)]},
-                             extras=[_window_check(now), Extra(mark_done, errors.AlreadyDone())],
-                             before_write=still_due)
-    except errors.ApiError as refusal:
-        _refund(serial, card.card_no, q.amount, now, reason=refusal.message)
-        raise
-    except ledger.Race:
-        _refund(serial, card.card_no, q.amount, now, reason="账户正忙")
-        raise errors.Conflict("账户正忙，扣款已退回，请稍后重试") from None
+    result = payments.money_in(serial=serial, payer=card.card_no, amount=q.amount, now=now, post=post,
+                               declined=declined)
     balance = result.balances[acct.account_no]
     if not result.replayed:
         what = TITLES[kind]
@@ -345,23 +318,6 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
 def _split(total: int, parts: int) -> list[int]:
     base, rest = divmod(total, parts)
     return [base + (1 if i < rest else 0) for i in range(parts)]
-
-
-def _refund(serial: str, card_no: str, amount: int, now: dt.datetime, *, reason: str) -> None:
-    """The bank took the money but the ledger refused the posting: pay it back and cancel the record."""
-    try:
-        answer = bank.gateway().payout(card_no, amount, f"{serial}R")
-    except bank.BankUnavailable:
-        logger.error("refund pending: bank unavailable", extra={"fields": {"serial": serial}})
-        return    # the record stays submitted: a retry with the same key refunds again (same reference)
-    opinion = f"{reason}；扣款已退回" if answer.ok else f"{reason}；退款未成功，请联系公积金中心"
-    try:
-        BusinessRecord.get(serial, consistent_read=True).update(
-            actions=[BusinessRecord.status.set("cancelled"), BusinessRecord.opinion.set(opinion),
-                     BusinessRecord.decided_at.set(clock.iso(now))],
-            condition=BusinessRecord.status == "submitted")
-    except UpdateError:
-        pass
 
 
 # ---------------------------------------------------------------- reminders
@@ -404,7 +360,7 @@ def _remind(acct: Account, period: str, now: dt.datetime) -> bool:
     try:
         marker.save(condition=StateItem.pk.does_not_exist())
     except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False
         raise
     w = policy.get().flexible.remittance_window

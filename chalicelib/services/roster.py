@@ -11,8 +11,9 @@ A roster is computed, stored, then paid:
 
 Paying (``pay``) is a saga keyed by the roster's serial, safe to run again after any failure:
 
-1. the bank debits the roster's total from the unit's account with the roster serial as reference (the bank
-   answers the same for the same reference); the roster becomes ``paying``;
+1. the bank debits the roster's total from the unit's account with the roster serial as reference
+   (:func:`chalicelib.services.payments.debit`; the bank answers the same for the same reference); the roster
+   becomes ``paying``;
 2. the lines, in their stored order, are cut into batches that fit one DynamoDB transaction
    (:func:`chalicelib.rules.deposits.batches`); each batch is ONE ledger posting that credits its lines
    (serial ``<roster>#<account>#<month>``, kind ``remit``/``backpay``, period = the month), moves each
@@ -32,13 +33,14 @@ from decimal import Decimal
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, errors, log, money, policy
-from chalicelib.adapters import bank
 from chalicelib.rules import deposits
 from chalicelib.rules import remittance as periods
-from chalicelib.services import audit, business, ledger, notify, remittance
+from chalicelib.services import audit, business, ledger, notify, payments, remittance
 from chalicelib.services.ledger import Extra, Posting
 from chalicelib.services.units import owner, unit_of
+from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
+from chalicelib.store.base import condition_failed
 from chalicelib.store.kv import StateItem
 from chalicelib.store.ledger import LedgerEntry
 from chalicelib.store.people import Person, Unit
@@ -92,7 +94,7 @@ def _existing(serial: str, unit_no: str) -> Roster | None:
     except Roster.DoesNotExist:
         return None
     if roster.unit_no != unit_no:
-        raise errors.Conflict("业务流水号冲突，请更换请求编号")
+        raise errors.Conflict(records.SERIAL_CONFLICT)
     return roster
 
 
@@ -110,7 +112,7 @@ def _claim(unit_no: str, period: str, serial: str, now: dt.datetime) -> None:
         item.save(condition=StateItem.pk.does_not_exist() | (StateItem.value == serial)
                   | (StateItem.status == "released"))
     except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         current = StateItem.get(_claim_key(unit_no, period), "-", consistent_read=True)
         raise errors.AlreadyDone(f"{period} 的汇缴清册已生成，如需重新生成请先作废原清册",
@@ -123,7 +125,7 @@ def _release(unit_no: str, period: str, serial: str, now: dt.datetime) -> None:
             actions=[StateItem.status.set("released"), StateItem.updated_at.set(clock.iso(now))],
             condition=StateItem.value == serial)
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 
@@ -202,11 +204,11 @@ def _store(unit_no: str, serial: str, kind: str, lines: list[RosterLine], *, per
     try:
         roster.save(condition=Roster.roster_no.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         return Roster.get(serial, consistent_read=True)
     span = period or f"{months[0]}-{months[-1]}"
-    business.submit(business.new_record(
+    records.submit(business.new_record(
         serial_no=serial, owner=owner(unit_no), kind=BUSINESS_KIND[kind], title=TITLES[kind], now=now,
         review=False, amount=roster.total, details={"period": span, "employees": roster.employees,
                                                     "lines": roster.lines}))
@@ -286,7 +288,7 @@ def _cancel(roster: Roster, reason: str, now: dt.datetime) -> None:
         roster.update(actions=[Roster.status.set("cancelled"), Roster.reason.set(reason)],
                       condition=Roster.status == "ready")
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             raise errors.Conflict("清册状态刚刚改变，请刷新后查看") from None
         raise
     if roster.kind == REMIT and roster.period:
@@ -356,11 +358,7 @@ def _debit(roster: Roster, bank_account: str | None, now: dt.datetime) -> Roster
     if bank_account and bank_account != account:     # only the registered account; changed by a reviewed change
         raise errors.NotEligible("付款账号须为单位登记的缴存银行账户；更换账户请办理单位信息变更",
                                  details={"fields": {"bank_account": "不是单位登记的账户"}})
-    try:
-        answer = bank.gateway().debit(account, int(roster.total), roster.roster_no)
-    except bank.BankUnavailable:
-        logger.warning("bank unavailable for a roster debit", extra={"fields": {"roster": roster.roster_no}})
-        raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后重试付款") from None
+    answer = payments.debit(account, int(roster.total), roster.roster_no, busy="银行系统暂时无法响应，请稍后重试付款")
     if not answer.ok:
         _cancel(roster, f"扣款未成功：{answer.reason or '银行拒绝交易'}", now)
         raise errors.PaymentDeclined(f"扣款未成功：{answer.reason or '银行拒绝交易'}，清册已作废，请重新生成",
@@ -370,7 +368,7 @@ def _debit(roster: Roster, bank_account: str | None, now: dt.datetime) -> Roster
                                Roster.bank_serial.set(answer.bank_serial or "")],
                       condition=Roster.status == "ready")
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         roster = Roster.get(roster.roster_no, consistent_read=True)     # a concurrent run moved it on
         if roster.status == "cancelled":
@@ -386,7 +384,7 @@ def _start_progress(roster_no: str, now: dt.datetime) -> None:
         StateItem(_progress_key(roster_no), PROGRESS, count=0, status="paying", updated_at=clock.iso(now),
                   data={"skipped_lines": 0, "skipped_amount": 0}).save(condition=StateItem.pk.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 
@@ -444,7 +442,7 @@ def _credit_batch(roster: Roster, index: int, chunk: list[RosterLine], *, now: d
                 StateItem(_progress_key(roster_no), PROGRESS).update(actions=_advance_actions(index, skipped, now),
                                                                      condition=StateItem.count == index)
             except UpdateError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(exc):
                     raise
             return
         last: dict[str, str] = {}
@@ -513,10 +511,8 @@ def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster
     credited = len(lines) - int(skipped.get("skipped_lines", 0))
     credited_amount = int(roster.total) - refund
     if refund > 0:
-        try:
-            answer = bank.gateway().payout(roster.bank_account, refund, f"{roster.roster_no}R")
-        except bank.BankUnavailable:
-            raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后重试（已入账的职工不会重复入账）") from None
+        answer = payments.payout(roster.bank_account, refund, f"{roster.roster_no}R",
+                                 busy="银行系统暂时无法响应，请稍后重试（已入账的职工不会重复入账）")
         if not answer.ok:
             logger.error("roster refund declined", extra={"fields": {"roster": roster.roster_no}})
     try:
@@ -525,7 +521,7 @@ def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster
                                Roster.refunded_amount.set(refund)],
                       condition=Roster.status == "paying")
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         return Roster.get(roster.roster_no, consistent_read=True)       # finished by a concurrent run
     roster = Roster.get(roster.roster_no, consistent_read=True)
@@ -547,7 +543,7 @@ def _after_paid(roster: Roster, line_count: int | None, now: dt.datetime) -> Non
                                         condition=Unit.paid_through.does_not_exist()
                                         | (Unit.paid_through < roster.period))
         except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
     credited, credited_amount = int(roster.credited or 0), int(roster.credited_amount or 0)
     refund = int(roster.refunded_amount or 0)

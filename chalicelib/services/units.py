@@ -36,6 +36,7 @@ from chalicelib.rules import deposits
 from chalicelib.rules import remittance as periods
 from chalicelib.services import audit, business, notify
 from chalicelib.store import base
+from chalicelib.store import business as records
 from chalicelib.store.accounts import Account, append_terms, terms_entry
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.people import Person, Unit
@@ -68,10 +69,8 @@ def unit_of(unit_no: str, *, active: bool = False) -> Unit:
 def request_change(unit_no: str, *, serial: str, changes: dict[str, str | None], reason: str,
                    now: dt.datetime) -> BusinessRecord:
     """Submit a change of the unit's information for review; one at a time."""
-    existing = _record(serial)
+    existing = records.find_own(serial, owner(unit_no))
     if existing is not None:
-        if existing.owner != owner(unit_no):
-            raise errors.Conflict("业务流水号冲突，请更换请求编号")
         return existing
     unit = unit_of(unit_no)
     wanted = {k: v for k, v in changes.items() if k in CHANGE_FIELDS and v is not None and v != getattr(unit, k)}
@@ -108,13 +107,6 @@ def _approve_change(record: BusinessRecord, opinion: str, now: dt.datetime) -> s
 
 
 business.register(UNIT_CHANGE, business.Reviewer(title="单位信息变更", approve=_approve_change))
-
-
-def _record(serial: str) -> BusinessRecord | None:
-    try:
-        return BusinessRecord.get(serial, consistent_read=True)
-    except BusinessRecord.DoesNotExist:
-        return None
 
 
 # ---------------------------------------------------------------- 职工
@@ -219,7 +211,7 @@ def register_employee(unit_no: str, *, serial: str, name: str, id_number: str, p
     try:
         existing = Account.get(account_no, consistent_read=True)
         if existing.unit_no != unit_no:
-            raise errors.Conflict("业务流水号冲突，请更换请求编号")
+            raise errors.Conflict(records.SERIAL_CONFLICT)
         return employee(unit_no, account_no)
     except Account.DoesNotExist:
         pass
@@ -256,7 +248,7 @@ def register_employee(unit_no: str, *, serial: str, name: str, id_number: str, p
             if new_person is not None:
                 tx.save(new_person, condition=Person.id_number.does_not_exist())
             tx.save(account, condition=Account.account_no.does_not_exist())
-            tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, record)
     except TransactWriteError as exc:
         if exc.cause_response_code != "TransactionCanceledException":
             raise
@@ -276,10 +268,8 @@ def request_employee_change(unit_no: str, account_no: str, *, serial: str, name:
                             reason: str, now: dt.datetime) -> BusinessRecord:
     """缴存人信息变更: the unit asks the center to change an employee's name or phone; nothing changes until an
     operator approves it (kind ``employee_change``). One request waits at a time for an employee."""
-    existing = _record(serial)
+    existing = records.find_own(serial, owner(unit_no))
     if existing is not None:
-        if existing.owner != owner(unit_no):
-            raise errors.Conflict("业务流水号冲突，请更换请求编号")
         return existing
     account = employee_account(unit_no, account_no)
     try:

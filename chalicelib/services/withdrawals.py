@@ -19,11 +19,12 @@ the checks cannot both commit. A payout the bank declines is reversed (``kind="r
 that also gives the markers back, so the citizen may try again with another card.
 
 Types the policy marks ``automatic`` (租房, 偿还公积金贷款, 物业费) pay at once: the withdrawal is posted with its
-business record (one transaction, as :func:`chalicelib.services.flexible.exit_withdrawal`), then the bank pays it
-out. ``manual`` types wait in the review queue (kind ``withdrawal``); an operator's approval re-checks the rules on
-fresh data, posts, and pays out; account-closing types (离退休, 完全丧失劳动能力) then take the whole balance and close
-the account in the same transaction. A retry with the same ``Idempotency-Key`` (same serial) resumes where the
-first attempt stopped and never posts twice.
+business record (one transaction, as :func:`chalicelib.services.flexible.exit_withdrawal`), then the bank
+pays it out (the money-out saga of :mod:`chalicelib.services.payments`). ``manual`` types wait in the review
+queue (kind ``withdrawal``); an operator's approval re-checks the rules on fresh data, posts, and pays out;
+account-closing types (离退休, 完全丧失劳动能力) then take the whole balance and close the account in the same
+transaction. A retry with the same ``Idempotency-Key`` (same serial) resumes where the first attempt stopped
+and never posts twice.
 """
 
 from __future__ import annotations
@@ -34,20 +35,20 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, errors, log, masking, money, policy
-from chalicelib.adapters import bank
+from chalicelib import clock, errors, masking, money, policy
 from chalicelib.rules import identity, retirement
 from chalicelib.rules import withdrawals as rules
-from chalicelib.services import business, cards, interest, ledger, notify
+from chalicelib.services import business, cards, interest, ledger, notify, payments
 from chalicelib.store import base
+from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
+from chalicelib.store.base import condition_failed
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.cards import BankCard
 from chalicelib.store.kv import StateItem
 from chalicelib.store.ledger import WITHDRAWAL, LedgerEntry
 from chalicelib.store.loans import Loan
 
-logger = log.get("withdrawals")
 KIND = "withdrawal"
 _ATTEMPTS = 4
 
@@ -168,7 +169,7 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
           now: dt.datetime, actor: str, source: str | None = None) -> BusinessRecord:
     """``POST /v1/withdrawals``: pay an automatic type now, or submit a manual one for review."""
     rule = _rule(kind)
-    record = _record(serial)
+    record = records.find_own(serial, id_number, KIND)
     if record is None:
         today = _today(now)
         for name, said in (("approved_on", "批准日期"), ("purchase_date", "购房日期")):
@@ -192,30 +193,22 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
         if rule.review == "manual":
             return _submit(record, now)
         _post(record, f, now, actor=actor, source=source)
-        record = _record(serial)
-    if record.owner != id_number or record.kind != KIND:
-        raise errors.Conflict("业务流水号冲突，请更换请求编号")
+        record = records.find(serial)
     if record.queue is not None or rule.review == "manual":
         return record
-    if record.status in ("paid", "done"):
-        return record
-    if record.status == "cancelled":
-        raise errors.PaymentDeclined(f"转账未成功：{record.opinion}", details={"serial_no": serial})
-    ok, reason = _pay_out(record, now)
-    if ok:
-        _finish(serial, "paid", reason, now)
-        record = _record(serial)
-        _notify_paid(record, now)
-        return record
-    _finish(serial, "cancelled", reason, now)
-    notify.citizen(id_number, title=f"{record.title}未成功",
-                   body=f"您的{record.title}银行转账未成功：{reason}，资金已退回您的公积金账户，可更换银行卡后重新申请。",
-                   kind="withdrawal", now=now, key=serial, serial_no=serial)
-    raise errors.PaymentDeclined(f"转账未成功：{reason}", details={"serial_no": serial})
+
+    def declined(record: BusinessRecord, reason: str) -> None:
+        notify.citizen(id_number, title=f"{record.title}未成功",
+                       body=f"您的{record.title}银行转账未成功：{reason}，资金已退回您的公积金账户，可更换银行卡后重新申请。",
+                       kind="withdrawal", now=now, key=serial, serial_no=serial)
+
+    return payments.money_out(record, to=lambda: _payee(record), now=now,
+                              reverse=lambda amount, reason: _reverse(record, amount, reason, now),
+                              paid=lambda record: _notify_paid(record, now), declined=declined)
 
 
 def get(id_number: str, serial: str) -> BusinessRecord:
-    record = _record(serial)
+    record = records.find(serial)
     if record is None or record.owner != id_number or record.kind != KIND:
         raise errors.NotFound("未找到该提取业务")
     return record
@@ -227,10 +220,10 @@ def _submit(record: BusinessRecord, now: dt.datetime) -> BusinessRecord:
                         updated_at=clock.iso(now))
     try:
         with TransactWrite(connection=base.connection()) as tx:
-            tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+            records.submit_in(tx, record)
             tx.save(pending, condition=StateItem.pk.does_not_exist())
     except TransactWriteError:
-        again = _record(record.serial_no)
+        again = records.find(record.serial_no)
         if again is not None:
             return again
         raise errors.NotEligible("您有提取申请正在审核中，请等待审核结果后再办理",
@@ -325,7 +318,7 @@ def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, sou
                                                             condition=StateItem.value == record.serial_no),
                                        errors.Conflict("该申请已不在审核中")))
         else:
-            extras.append(ledger.Extra(lambda tx: tx.save(record, condition=BusinessRecord.serial_no.does_not_exist()),
+            extras.append(ledger.Extra(lambda tx: records.submit_in(tx, record),
                                        errors.AlreadyDone()))
             extras.append(ledger.Extra(lambda tx: tx.condition_check(StateItem, pk, "pending",
                                                                      condition=StateItem.pk.does_not_exist()),
@@ -357,27 +350,14 @@ class _Changed(errors.Conflict):
     pass
 
 
-def _pay_out(record: BusinessRecord, now: dt.datetime) -> tuple[bool, str]:
-    """The bank pays the posted withdrawal to the card; a refusal is reversed (money and markers back)."""
+def _payee(record: BusinessRecord) -> tuple[str | None, int]:
+    """The card the posted withdrawal goes to (None when it was unbound since) and the amount posted."""
     details = record.details.as_dict() if record.details else {}
     try:
-        card = BankCard.get(record.owner, details["card_id"])
+        card_no = BankCard.get(record.owner, details["card_id"]).card_no
     except BankCard.DoesNotExist:
-        card = None
-    amount = int(_entry(record.serial_no).amount)
-    if card is None:
-        answer = bank.BankResult(ok=False, reason="收款银行卡已不存在")
-    else:
-        try:
-            answer = bank.gateway().payout(card.card_no, amount, record.serial_no)
-        except bank.BankUnavailable:
-            logger.warning("bank unavailable for payout", extra={"fields": {"serial": record.serial_no}})
-            raise errors.ServiceUnavailable("银行系统暂时无法响应，请稍后使用同一请求重试") from None
-    if answer.ok:
-        ledger.mark_paid(record.serial_no)
-        return True, f"已转账，银行流水 {answer.bank_serial}"
-    _reverse(record, amount, answer.reason or "银行拒绝交易", now)
-    return False, answer.reason or "银行拒绝交易"
+        card_no = None
+    return card_no, int(_entry(record.serial_no).amount)
 
 
 def _reverse(record: BusinessRecord, amount: int, reason: str, now: dt.datetime) -> None:
@@ -410,9 +390,8 @@ def _reverse(record: BusinessRecord, amount: int, reason: str, now: dt.datetime)
     once = contract_marker(rule, record.type, details)
     if once is not None:
         extras.append(ledger.Extra(lambda tx: tx.delete(StateItem(pk, once))))
-    ledger.post([ledger.Posting(record.account_no, f"{record.serial_no}R", "D", amount, "reversal", type=record.type,
-                                business_serial=record.serial_no, note=reason, reverses=record.serial_no)],
-                now=now, actor="system", updates={record.account_no: updates} if updates else None, extras=extras)
+    payments.reverse(record.account_no, record.serial_no, amount, reason, now, type=record.type, updates=updates,
+                     extras=extras)
 
 
 def _marker_prev(pk: str, record: BusinessRecord) -> str:
@@ -423,19 +402,6 @@ def _marker_prev(pk: str, record: BusinessRecord) -> str:
     if item.status != record.serial_no:
         return item.value or ""
     return str((item.data.as_dict() if item.data else {}).get("prev") or "")
-
-
-def _finish(serial: str, status: str, opinion: str, now: dt.datetime) -> None:
-    from pynamodb.exceptions import UpdateError
-
-    try:
-        BusinessRecord.get(serial, consistent_read=True).update(
-            actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
-                     BusinessRecord.decided_at.set(clock.iso(now))],
-            condition=BusinessRecord.status == "submitted")
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
 
 
 def _paid_sentence(record: BusinessRecord) -> str:
@@ -463,7 +429,8 @@ def _approve(record: BusinessRecord, opinion: str, now: dt.datetime) -> str:
         f = facts(record.owner, _today(now), ignore_pending=record.serial_no)
         _post(record, f, now, actor="system", source=None, reviewed=True)
     record.refresh(consistent_read=True)
-    ok, reason = _pay_out(record, now)
+    ok, reason = payments.pay_out(record.serial_no, _payee(record),
+                                  lambda amount, why: _reverse(record, amount, why, now))
     details = record.details.as_dict() if record.details else {}
     record.update(actions=[BusinessRecord.details.set({**details, "payout": reason})])
     return "paid" if ok else "cancelled"
@@ -473,12 +440,12 @@ def _reject(record: BusinessRecord, opinion: str, now: dt.datetime) -> None:
     try:
         StateItem(markers_pk(record.owner), "pending").delete(condition=StateItem.value == record.serial_no)
     except DeleteError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 
 def _notify_decided(record: BusinessRecord, now: dt.datetime) -> None:
-    fresh = BusinessRecord.get(record.serial_no, consistent_read=True)
+    fresh = records.find(record.serial_no)
     details = fresh.details.as_dict() if fresh.details else {}
     if fresh.status == "paid":
         title = f"{fresh.title}审核通过"
@@ -498,13 +465,6 @@ business.register(KIND, business.Reviewer(title="提取申请", approve=_approve
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _record(serial: str) -> BusinessRecord | None:
-    try:
-        return BusinessRecord.get(serial, consistent_read=True)
-    except BusinessRecord.DoesNotExist:
-        return None
 
 
 def _entry(serial: str) -> LedgerEntry | None:

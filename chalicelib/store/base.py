@@ -73,6 +73,21 @@ class BaseModel(Model):
         return table_conn
 
 
+def condition_failed(exc: Exception) -> bool:
+    """True when a write was refused only because its condition did not hold (``ConditionalCheckFailed``).
+
+    For a single write (``PutError``, ``UpdateError``, ``DeleteError``) that is its cause; for a transaction
+    (``TransactWriteError``) it is a cancellation of which at least one reason is a failed condition. Anything
+    else (throttled, conflicting, unanswered) decided nothing and is for the caller to re-raise."""
+    code = getattr(exc, "cause_response_code", None)
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        return any(r is not None and r.code == "ConditionalCheckFailed"
+                   for r in (getattr(exc, "cancellation_reasons", None) or []))
+    return False
+
+
 def _apply(cls: type[Model]) -> None:
     cfg = settings.get()
     cls.Meta.table_name = cfg.table_prefix + cls.Meta.logical_name

@@ -9,9 +9,11 @@ One item per application, keyed by its serial. Two indexes:
 """
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.store.base import BaseModel
+from chalicelib import errors
+from chalicelib.store.base import BaseModel, condition_failed
 
 STATUSES = ("submitted", "approved", "rejected", "paid", "done", "cancelled")
 
@@ -63,3 +65,92 @@ class BusinessRecord(BaseModel):
     @staticmethod
     def keys(submitted_at: str, serial_no: str) -> str:
         return f"{submitted_at}#{serial_no}"
+
+
+# ---------------------------------------------------------------- the repository: every service goes through these
+
+SERIAL_CONFLICT = "业务流水号冲突，请更换请求编号"
+
+
+def find(serial_no: str) -> BusinessRecord | None:
+    """The record of ``serial_no`` (read consistently), or None."""
+    try:
+        return BusinessRecord.get(serial_no, consistent_read=True)
+    except BusinessRecord.DoesNotExist:
+        return None
+
+
+def find_own(serial_no: str, owner: str, kind: str | None = None) -> BusinessRecord | None:
+    """The record of a retried request of ``owner`` (None when the serial is new).
+
+    A serial already taken by another owner (or, given ``kind``, another kind of business) is a serial conflict
+    (409): the request must use another ``Idempotency-Key``."""
+    record = find(serial_no)
+    if record is not None and (record.owner != owner or (kind is not None and record.kind != kind)):
+        raise errors.Conflict(SERIAL_CONFLICT)
+    return record
+
+
+def submit(record: BusinessRecord) -> BusinessRecord:
+    """Save a new record; the same serial twice is the same application (the first is kept and returned)."""
+    try:
+        record.save(condition=BusinessRecord.serial_no.does_not_exist())
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+        return BusinessRecord.get(record.serial_no, consistent_read=True)
+    return record
+
+
+def submit_in(tx, record: BusinessRecord) -> None:
+    """The same as :func:`submit`, as one write of a transaction (the record is saved with what it does)."""
+    tx.save(record, condition=BusinessRecord.serial_no.does_not_exist())
+
+
+def finish(serial_no: str, status: str, opinion: str, decided_at: str) -> bool:
+    """Move a ``submitted`` record to its outcome; False when it was not submitted any more (decided already)."""
+    record = find(serial_no)
+    if record is None:
+        return False
+    try:
+        record.update(actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
+                               BusinessRecord.decided_at.set(decided_at)],
+                      condition=BusinessRecord.status == "submitted")
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+    return True
+
+
+def finish_in(tx, record: BusinessRecord, status: str, opinion: str, decided_at: str, *extra_actions) -> None:
+    """The same as :func:`finish`, as one write of a transaction (the record moves with the money)."""
+    tx.update(record, actions=[BusinessRecord.status.set(status), BusinessRecord.decided_at.set(decided_at),
+                               BusinessRecord.opinion.set(opinion), *extra_actions],
+              condition=BusinessRecord.status == "submitted")
+
+
+def claim(record: BusinessRecord, token: str, until: int, now_ts: int) -> BusinessRecord | None:
+    """Take a submitted record for one review decision; None when it is taken (or decided) — the fresh record is
+    returned then so the caller can tell which."""
+    try:
+        record.update(actions=[BusinessRecord.claim.set(token), BusinessRecord.claim_until.set(until)],
+                      condition=(BusinessRecord.status == "submitted") & (
+                          BusinessRecord.claim.does_not_exist() | (BusinessRecord.claim_until < now_ts)))
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return None
+    return record
+
+
+def release(serial_no: str, token: str) -> None:
+    """Give a claimed record back (best effort: a lapsed claim frees it anyway)."""
+    record = find(serial_no)
+    if record is None:
+        return
+    try:
+        record.update(actions=[BusinessRecord.claim.remove(), BusinessRecord.claim_until.remove()],
+                      condition=BusinessRecord.claim == token)
+    except UpdateError:
+        pass
