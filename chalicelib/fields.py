@@ -1,17 +1,34 @@
-"""Field types (字段类型): one pydantic type per business value, used by handlers, the importer and services.
+"""Field types (字段类型): one pydantic type per business value, used by handlers, the importer, services and rules.
 
-``IdNumber`` (公民身份号码) and ``Mobile`` (手机号码) apply the one rule in ``chalicelib/rules/identity.py``; an ID
-number's birth date must not lie after today's date on the stage clock. Money types live in ``chalicelib/money.py``.
+Every value a request or an imported record carries is judged here, once:
+
+* ``IdNumber`` (公民身份号码) and ``Mobile`` (手机号码) apply the one rule in ``chalicelib/rules/identity.py``; an ID
+  number's birth date must not lie after today's date on the stage clock;
+* ``Card`` (银行卡号): 12-19 digits with the Luhn check (``identity.card_problem``), spaces and dashes dropped;
+* ``Period`` (缴存年月, ``YYYYMM``): the bounds of ``rules.remittance.parse_period`` (1990-2200);
+* ``Percent`` (比例/利率, ``"12"``, ``"7.5"``): :func:`parse_percent`; a deposit ratio (缴存比例) is a percent with at
+  most two decimals (``rules.deposits.parse_ratio``);
+* ``Money`` / ``SignedMoney`` / ``MoneyOut``: re-exported from ``chalicelib/money.py`` (integer fen inside, two-decimal
+  strings on the wire);
+* ``PersonName`` / ``OrgName``: names shown to operators;
+* ``CreditCode`` (统一社会信用代码), ``BankAccountNo`` (单位银行账号).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from chalicelib import clock
+from chalicelib.money import Money, MoneyOut, SignedMoney
 from chalicelib.rules import identity
+from chalicelib.rules import remittance as periods
+
+__all__ = ["BankAccountNo", "Card", "CreditCode", "IdNumber", "Mobile", "Money", "MoneyOut", "OrgName", "Percent",
+           "Period", "PersonName", "SignedMoney", "card", "id_number", "mobile", "org_name", "parse_percent", "percent",
+           "period", "person_name"]
 
 
 def id_number(value: str) -> str:
@@ -39,6 +56,65 @@ Mobile = Annotated[str, AfterValidator(mobile), WithJsonSchema(
     {"type": "string", "minLength": 11, "maxLength": 20, "pattern": "^1[3-9][0-9]{9}$",
      "description": "中国大陆手机号码, ASCII digits"})]
 """A mainland mobile number, 11 ASCII digits (``+86``, spaces and hyphens dropped)."""
+
+
+def card(value: str) -> str:
+    """The canonical bank card number (digits only), or ValueError with the reason."""
+    problem = identity.card_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return identity.normalize_card_no(value)
+
+
+Card = Annotated[str, AfterValidator(card), WithJsonSchema(
+    {"type": "string", "minLength": 12, "maxLength": 32,
+     "description": "银行卡号: 12-19 digits passing the Luhn check; spaces and dashes dropped"})]
+"""A bank card number (银行卡号): 12-19 ASCII digits passing the Luhn check; spaces and dashes people type dropped."""
+
+
+def period(value: str) -> str:
+    """A deposit period (缴存年月) ``YYYYMM``, within ``rules.remittance.parse_period``'s bounds; else ValueError."""
+    periods.parse_period(value)
+    return value
+
+
+Period = Annotated[str, AfterValidator(period), WithJsonSchema(
+    {"type": "string", "pattern": "^[0-9]{4}(0[1-9]|1[0-2])$", "description": "缴存年月 YYYYMM"})]
+"""A deposit period (缴存年月), ``YYYYMM``."""
+
+_PLACES = {2: "两", 4: "四"}
+
+
+def parse_percent(value: str | Decimal, *, places: int = 4, what: str = "比例") -> Decimal:
+    """``"12"`` → Decimal("12"): a percent given as a string (or Decimal), never a JSON number (a float would lose
+    digits); finite; at most ``places`` decimals. ``what`` names the value in the reason (e.g. 缴存比例)."""
+    if isinstance(value, bool) or not isinstance(value, (str, Decimal)):
+        raise ValueError(f'{what}须为字符串，如 "12"')
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f'{what}须为数字，如 "12"') from None
+    if not number.is_finite() or number.as_tuple().exponent < -places:
+        raise ValueError(f"{what}最多{_PLACES.get(places, places)}位小数")
+    return number
+
+
+def percent(value: str) -> str:
+    """A percent above 0 and at most 100, in its stored form (``"12.0"`` → ``"12"``); else ValueError."""
+    number = parse_percent(value)
+    if number <= 0 or number > 100:
+        raise ValueError("比例须在0到100之间（百分数）")
+    return format(number.normalize(), "f")
+
+
+Percent = Annotated[str, AfterValidator(percent)]
+"""A percent string (缴存比例, 年利率): ``"12"``, ``"7.5"``, ``"3.1"``; above 0, at most 100, at most four decimals."""
+
+CreditCode = Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="统一社会信用代码 (GB 32100-2015)")]
+"""A unified social credit code (统一社会信用代码): 18 characters of the GB 32100 alphabet (no I, O, Z, S, V)."""
+
+BankAccountNo = Annotated[str, Field(pattern=r"^\d{13,19}$", description="bank account number, 13-19 digits")]
+"""A unit's bank account number (单位银行账号, not a card: no Luhn check): 13-19 digits."""
 
 
 # ---------------------------------------------------------------- names (shown to operators in review screens)

@@ -13,39 +13,18 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chalicelib import errors, policy
-from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
+from chalicelib.fields import BankAccountNo, CreditCode, IdNumber, Mobile, OrgName, Percent, Period, PersonName
 from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.rules import balances
 from chalicelib.rules import interest as interest_rules
 
-
-def _period(value: str) -> str:
-    if not re.fullmatch(r"\d{4}(0[1-9]|1[0-2])", value):
-        raise ValueError("期间须为YYYYMM，如 202607")
-    return value
-
-
-def _percent(value: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError('比例须为字符串，如 "12"')
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ValueError('比例须为数字字符串，如 "12"') from None
-    if not number.is_finite() or number <= 0 or number > 100 or number.as_tuple().exponent < -4:
-        raise ValueError("比例须在0到100之间（百分数）")
-    return format(number.normalize(), "f")
-
-
-Period = Annotated[str, AfterValidator(_period)]
-Percent = Annotated[str, AfterValidator(_percent)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[PersonName, Field(min_length=1, max_length=50)]
 Title = Annotated[OrgName, Field(min_length=1, max_length=200)]
@@ -60,14 +39,14 @@ class UnitRecord(_Record):
     type: Literal["unit"]
     unit_no: Key
     name: Title
-    credit_code: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
+    credit_code: CreditCode
     ratio_unit: Percent
     ratio_person: Percent
     status: Literal["normal", "opening", "deferred", "closed", "sealed"]
     agent_name: Name
     agent_phone: Mobile
     bank_name: Title | None = None           # optional: the registered account rosters are debited from
-    bank_account: Annotated[str, Field(pattern=r"^\d{13,19}$")] | None = None
+    bank_account: BankAccountNo | None = None
 
     @model_validator(mode="after")
     def _ratios(self):

@@ -5,8 +5,9 @@ See :mod:`chalicelib.services.cards`. Payments and payouts name a bound card by 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.fields import Card
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.masking import MaskedCard
@@ -20,13 +21,8 @@ api = Api(__name__, tag="bank-cards")
 class BindIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    card_no: str = Field(..., min_length=12, max_length=32)
+    card_no: Card = Field(..., min_length=12, max_length=32)
     bank_name: str = Field(..., min_length=2, max_length=40)
-
-    @field_validator("card_no")
-    @classmethod
-    def _luhn(cls, value: str) -> str:
-        return cards.normalize_card_no(value)
 
 
 class CardOut(BaseModel):

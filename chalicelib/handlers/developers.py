@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib import fields, money
-from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
+from chalicelib import money
+from chalicelib.fields import Card, CreditCode, IdNumber, Mobile, OrgName, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -21,7 +21,6 @@ from chalicelib.http.idempotency import serial_from_key
 from chalicelib.http.pagination import PageQuery, envelope
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
-from chalicelib.rules import identity
 from chalicelib.services import developers
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.developers import Building, Project
@@ -36,10 +35,6 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _mobile(value: str) -> str:
-    return fields.mobile(value)
-
-
 def _upload_ids(value: list[str]) -> list[str]:
     for upload_id in value:
         if not upload_id or len(upload_id) > 64 or not upload_id.replace("_", "").replace("-", "").isalnum():
@@ -50,14 +45,9 @@ def _upload_ids(value: list[str]) -> list[str]:
 class DeveloperIn(_In):
     developer_no: str = Code
     name: OrgName = Field(min_length=1, max_length=100)
-    credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="统一社会信用代码")
+    credit_code: CreditCode
     contact_name: PersonName = Field(min_length=1, max_length=40)
-    contact_phone: str
-
-    @field_validator("contact_phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        return _mobile(value)
+    contact_phone: Mobile
 
 
 class DeveloperOut(BaseModel):
@@ -163,15 +153,7 @@ class LoanApplicationIn(_In):
     method: Literal["equal_installment", "equal_principal"]
     first_home: bool = True
     bank: str = Field(min_length=1, max_length=60, description="承办银行")
-    repay_account: str = Field(pattern=r"^\d{12,19}$", description="还款账户 (bank card)")
-
-    @field_validator("repay_account")
-    @classmethod
-    def _card(cls, value: str) -> str:
-        problem = identity.card_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+    repay_account: Card = Field(pattern=r"^\d{12,19}$", description="还款账户 (bank card)")
 
 
 class ApplicationStageOut(BaseModel):

@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.fields import IdNumber, Mobile, PersonName
+from chalicelib.fields import IdNumber, Mobile, Period, PersonName
 from chalicelib.handlers.appointments import AppointmentOut
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import serial_from_key
 from chalicelib.money import Money, MoneyOut
-from chalicelib.rules import remittance as periods
 from chalicelib.services import flexible, remittance
 from chalicelib.services.appointments import owner_of
 
 api = Api(__name__, tag="flexible")
-
-
-def _period(value: str) -> str:
-    try:
-        periods.parse_period(value)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
-    return value
 
 
 class OpeningIn(BaseModel):
@@ -99,13 +90,8 @@ class RemittanceView(BaseModel):
 class RemitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period: str
+    period: Period
     bank_card_id: str = Field(..., min_length=1, max_length=64)
-
-    @field_validator("period")
-    @classmethod
-    def _period_ok(cls, value: str) -> str:
-        return _period(value)
 
 
 class PaymentOut(BaseModel):
@@ -127,12 +113,7 @@ class PaymentOut(BaseModel):
 class BackPayQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    end_period: str
-
-    @field_validator("end_period")
-    @classmethod
-    def _period_ok(cls, value: str) -> str:
-        return _period(value)
+    end_period: Period
 
 
 class QuoteOut(BaseModel):
@@ -148,13 +129,8 @@ class QuoteOut(BaseModel):
 class BackPayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    end_period: str
+    end_period: Period
     bank_card_id: str = Field(..., min_length=1, max_length=64)
-
-    @field_validator("end_period")
-    @classmethod
-    def _period_ok(cls, value: str) -> str:
-        return _period(value)
 
 
 class StatusOut(BaseModel):

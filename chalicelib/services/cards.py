@@ -1,7 +1,7 @@
 """Bank cards (银行卡绑定): binding, the list of bound cards, unbinding; and the bound card a payment uses.
 
 * Binding needs a step-up token (the route checks it), a card number of 12 to 19 digits passing the Luhn
-  check (``rules.identity.luhn_valid``) and a bank name. A card already bound by the same person is refused (409
+  check (``chalicelib.fields.Card``) and a bank name. A card already bound by the same person is refused (409
   ``ALREADY_DONE``): the card id is derived from the person and the card number with a server-keyed HMAC,
   so the "not yet bound" condition of one conditional put rules out duplicates even when two binds race.
   A card unbound before is bound again under the same id.
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, errors
-from chalicelib.rules import identity
 from chalicelib.store.cards import BankCard
-
-_DIGITS = re.compile(r"^\d{12,19}$")
 
 
 def card_of(id_number: str, card_id: str) -> BankCard:
@@ -35,16 +31,6 @@ def card_of(id_number: str, card_id: str) -> BankCard:
     if card.status != "bound":
         raise errors.NotFound("该银行卡已解绑，请重新绑定")
     return card
-
-
-def normalize_card_no(value: str) -> str:
-    """Digits only (spaces and dashes people type are dropped); raises ValueError with a reason."""
-    digits = re.sub(r"[\s-]", "", value or "")
-    if not _DIGITS.match(digits):
-        raise ValueError("银行卡号须为12至19位数字")
-    if not identity.luhn_valid(digits):
-        raise ValueError("银行卡号校验未通过，请核对卡号")
-    return digits
 
 
 def card_id_for(id_number: str, card_no: str) -> str:
