@@ -31,20 +31,21 @@ __all__ = ["BankAccountNo", "Card", "CreditCode", "IdNumber", "Mobile", "Money",
            "period", "person_name"]
 
 
-def id_number(value: str) -> str:
-    """The canonical ID number, or ValueError with the reason a citizen understands."""
-    problem = identity.id_number_problem(value, today=clock.today())
+def _judged(problem: str | None, canonical: str) -> str:
+    """``canonical`` when the rule found no problem; else ValueError with the reason (pydantic reports it)."""
     if problem:
         raise ValueError(problem)
-    return identity.normalize_id_number(value)
+    return canonical
+
+
+def id_number(value: str) -> str:
+    """The canonical ID number, or ValueError with the reason a citizen understands."""
+    return _judged(identity.id_number_problem(value, today=clock.today()), identity.normalize_id_number(value))
 
 
 def mobile(value: str) -> str:
     """The canonical 11-digit mobile number, or ValueError with the reason."""
-    problem = identity.phone_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return identity.normalize_phone(value)
+    return _judged(identity.phone_problem(value), identity.normalize_phone(value))
 
 
 IdNumber = Annotated[str, AfterValidator(id_number), WithJsonSchema(
@@ -60,10 +61,7 @@ Mobile = Annotated[str, AfterValidator(mobile), WithJsonSchema(
 
 def card(value: str) -> str:
     """The canonical bank card number (digits only), or ValueError with the reason."""
-    problem = identity.card_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return identity.normalize_card_no(value)
+    return _judged(identity.card_problem(value), identity.normalize_card_no(value))
 
 
 Card = Annotated[str, AfterValidator(card), WithJsonSchema(
