@@ -36,14 +36,16 @@ class HttpError(Refusal):
 
 
 def status_of(exc: Refusal) -> int:
-    """The HTTP status of a refusal: an :class:`HttpError`'s own, or the contract's for a rule's refusal."""
-    if isinstance(exc, HttpError):
-        return exc.status
+    """The HTTP status of a refusal: its own (an :class:`HttpError`, or a subclass that says one), else the
+    contract's for a rule's refusal (:data:`STATUS`), else 400."""
+    own = getattr(exc, "status", None)
+    if isinstance(own, int):
+        return own
     return next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 400)
 
 
 def headers_of(exc: Refusal) -> dict[str, str]:
-    return exc.headers if isinstance(exc, HttpError) else {}
+    return getattr(exc, "headers", None) or {}
 
 
 class Unauthenticated(HttpError):
