@@ -355,8 +355,6 @@ class BuyerDecisionOut(BaseModel):
            response=BuyerDecisionOut, errors=(404, 409),
            summary="The buyer confirms or declines a loan application a developer made for them (购房人确认)")
 def buyer_decision(req: Request, serial_no: str) -> BuyerDecisionOut:
-    from chalicelib.services.appointments import owner_of
-
-    record = developers.buyer_decision(owner_of(req.subject), serial_no, confirm=req.body.decision == "confirm",
-                                       now=req.now)
+    record = developers.buyer_decision(auth.caller_id_number(req.subject), serial_no,
+                                       confirm=req.body.decision == "confirm", now=req.now)
     return BuyerDecisionOut(serial_no=record.serial_no, status=record.status)

@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 
 from chalicelib import clock, errors, policy, settings
+from chalicelib.store.users import User
 
 DEPOSITOR, UNIT, DEVELOPER, OPERATOR = "depositor", "unit", "developer", "operator"
 ROLES = (DEPOSITOR, UNIT, DEVELOPER, OPERATOR)
@@ -242,3 +243,12 @@ def verify_step_up(token: str | None, principal: Principal, *, now: datetime) ->
     if (claims.get("sid") != principal.session_id or claims.get("sub") != principal.subject
             or claims.get("role") != principal.role):
         raise errors.Unauthenticated("身份验证无效，请重新验证", details={"step_up": "required"})
+
+
+def caller_id_number(user_id: str) -> str:
+    """The ID number of the logged-in depositor (role ``citizen``: ``req.subject`` is the user id); 401 when the
+    user is gone."""
+    try:
+        return User.get(user_id).id_number
+    except User.DoesNotExist:
+        raise errors.Unauthenticated("登录信息无效，请重新登录") from None

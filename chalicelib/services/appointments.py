@@ -199,13 +199,3 @@ def _connection():
     from chalicelib.store import base
 
     return base.connection()
-
-
-def owner_of(user_id: str) -> str:
-    """The id number of a logged-in depositor (``req.subject`` is the user id)."""
-    from chalicelib.store.users import User
-
-    try:
-        return User.get(user_id).id_number
-    except User.DoesNotExist:
-        raise errors.Unauthenticated("登录信息无效，请重新登录") from None
