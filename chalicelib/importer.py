@@ -24,6 +24,11 @@ from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.rules import balances
 from chalicelib.rules import interest as interest_rules
+from chalicelib.store.accounts import Account, Terms
+from chalicelib.store.content import Branch, Notice, Property
+from chalicelib.store.ledger import DEPOSIT, WITHDRAWAL, LedgerEntry
+from chalicelib.store.loans import Loan, Repayment
+from chalicelib.store.people import Person, Unit
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[PersonName, Field(min_length=1, max_length=50)]
@@ -133,7 +138,6 @@ class AccountRecord(_Record):
 
     def terms(self) -> list:
         """The account's history as stored: the record's, or else the current figures from the opening month."""
-        from chalicelib.store.accounts import Terms
 
         employee = self.kind == "employee"
         entries = [(h.from_period, h.monthly_amount, h.base) for h in self.history or []] or [
@@ -280,11 +284,6 @@ RECORDS: dict[str, type[_Record]] = {
 
 def to_item(record: _Record):
     """The store item a record becomes (the key decides what an upsert replaces)."""
-    from chalicelib.store.accounts import Account
-    from chalicelib.store.content import Branch, Notice, Property
-    from chalicelib.store.ledger import DEPOSIT, WITHDRAWAL, LedgerEntry
-    from chalicelib.store.loans import Loan, Repayment
-    from chalicelib.store.people import Person, Unit
 
     if isinstance(record, UnitRecord):
         return Unit(record.unit_no, name=record.name, credit_code=record.credit_code, ratio_unit=record.ratio_unit,
@@ -380,7 +379,6 @@ def parse_line(text: str) -> _Record:
 def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None = None,
         progress_every: int = 1000) -> Report:
     """Import ``lines``; bad lines are reported, good ones upserted in batches."""
-    from chalicelib.store.ledger import LedgerEntry
 
     report = Report()
     started = time.perf_counter()
@@ -455,7 +453,6 @@ def record_year_openings(firsts: dict[tuple[str, int], tuple[str, int]], years: 
     version (a live posting at the same moment is not overwritten)."""
     from pynamodb.exceptions import UpdateError
 
-    from chalicelib.store.accounts import Account
 
     sums = years
     by_account: dict[str, list[tuple[int, str, int]]] = {}

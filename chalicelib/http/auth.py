@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 
 from chalicelib import clock, errors, policy, settings
-from chalicelib.store.users import User
+from chalicelib.store.users import Session, User
 
 DEPOSITOR, UNIT, DEVELOPER, OPERATOR = "depositor", "unit", "developer", "operator"
 ROLES = (DEPOSITOR, UNIT, DEVELOPER, OPERATOR)
@@ -137,7 +137,6 @@ def open_session(subject: str, role: str, *, now: datetime | None = None, family
                  op_role: str | None = None):
     """Create a session (the server-side half of a login) and return it. The session is the
     refresh-token family: revoking it ends every access and refresh token issued under it."""
-    from chalicelib.store.users import Session
 
     now = now or clock.now()
     sec = policy.get().security
@@ -159,8 +158,6 @@ def open_session(subject: str, role: str, *, now: datetime | None = None, family
 
 
 def revoke_session(session_id: str) -> None:
-    from chalicelib.store.users import Session
-
     try:
         Session(session_id=session_id).update(actions=[Session.revoked.set(True)],
                                               condition=Session.session_id.exists())
@@ -170,7 +167,6 @@ def revoke_session(session_id: str) -> None:
 
 def revoke_sessions_of(subject: str, *, role: str, keep: str | None = None) -> int:
     """End every session of ``subject`` in ``role`` (password reset/change), except ``keep``."""
-    from chalicelib.store.users import Session
 
     ended = 0
     for item in Session.subject_index.query(subject):
@@ -190,7 +186,6 @@ def check_session(session_id: str, subject: str, now: datetime, *, role: str | N
                   op_role: str | None = None):
     """The session must exist, belong to the subject (and role), be unrevoked, within its absolute and
     idle limits. Returns the session."""
-    from chalicelib.store.users import Session
 
     try:
         session = Session.get(session_id)

@@ -19,6 +19,8 @@ from datetime import datetime
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, errors
+from chalicelib.http import auth
+from chalicelib.services import audit
 from chalicelib.store.cards import BankCard
 
 
@@ -35,7 +37,6 @@ def card_of(id_number: str, card_id: str) -> BankCard:
 
 def card_id_for(id_number: str, card_no: str) -> str:
     """A stable, opaque id for (person, card): says nothing about the card to anyone without the secret."""
-    from chalicelib.http import auth
 
     key = hashlib.sha256(("bank-card:" + auth.secret()).encode()).digest()
     digest = hmac.new(key, f"{id_number}|{card_no}".encode(), hashlib.sha256).hexdigest()
@@ -49,8 +50,6 @@ def bound_cards(id_number: str) -> list[BankCard]:
 
 def bind(id_number: str, *, card_no: str, bank_name: str, now: datetime, actor: str,
          source: str | None = None) -> BankCard:
-    from chalicelib.services import audit
-
     card = BankCard(id_number=id_number, card_id=card_id_for(id_number, card_no), card_no=card_no,
                     bank_name=bank_name, status="bound", bound_at=clock.iso(now))
     try:
@@ -67,8 +66,6 @@ def bind(id_number: str, *, card_no: str, bank_name: str, now: datetime, actor: 
 
 
 def unbind(id_number: str, card_id: str, *, now: datetime, actor: str, source: str | None = None) -> None:
-    from chalicelib.services import audit
-
     card = card_of(id_number, card_id)
     try:
         card.update(actions=[BankCard.status.set("unbound"), BankCard.unbound_at.set(clock.iso(now)),
