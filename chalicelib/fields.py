@@ -11,7 +11,8 @@ Every value a request or an imported record carries is judged here, once:
 * ``Money`` / ``SignedMoney`` / ``MoneyOut``: re-exported from ``chalicelib/money.py`` (integer fen inside, two-decimal
   strings on the wire);
 * ``PersonName`` / ``OrgName``: names shown to operators;
-* ``CreditCode`` (统一社会信用代码), ``BankAccountNo`` (单位银行账号).
+* ``CreditCode`` (统一社会信用代码), ``BankAccountNo`` (单位银行账号), ``Code`` (unit_no, developer_no…), ``RecordKey``
+  (keys of center records), ``SmsCode``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from chalicelib.money import Money, MoneyOut, SignedMoney
 from chalicelib.rules import identity
 from chalicelib.rules import remittance as periods
 
-__all__ = ["BankAccountNo", "Card", "CreditCode", "IdNumber", "Mobile", "Money", "MoneyOut", "OrgName", "Percent",
-           "Period", "PersonName", "SignedMoney", "card", "id_number", "mobile", "org_name", "parse_percent", "percent",
-           "period", "person_name"]
+__all__ = ["BankAccountNo", "Card", "Code", "CreditCode", "IdNumber", "Mobile", "Money", "MoneyOut", "OrgName",
+           "Percent", "Period", "PersonName", "RecordKey", "SignedMoney", "SmsCode", "card", "id_number", "mobile",
+           "org_name", "parse_percent", "percent", "period", "person_name"]
 
 
 def _judged(problem: str | None, canonical: str) -> str:
@@ -110,6 +111,18 @@ Percent = Annotated[str, AfterValidator(percent)]
 
 CreditCode = Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="统一社会信用代码 (GB 32100-2015)")]
 """A unified social credit code (统一社会信用代码): 18 characters of the GB 32100 alphabet (no I, O, Z, S, V)."""
+
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+"""A number the center gives a unit, developer, project, building or employee account (unit_no, developer_no,
+project_no, building_no; a unit's employee account_no): 1-32 ASCII letters, digits, ``_`` and ``-``."""
+
+RecordKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
+"""A key of a center record (account_no, contract_no, serial_no, branch_id… in ``gjj import`` and a citizen's
+account_no): 1-64 word characters and ``-``."""
+
+SmsCode = Annotated[str, Field(min_length=1, max_length=16)]
+"""What a person typed as the SMS code (短信验证码): only bounded here; whether it is the code sent is
+``services.sms_codes``' to say (``SMS_CODE_INVALID``, counted against the phone's attempts)."""
 
 BankAccountNo = Annotated[str, Field(pattern=r"^\d{13,19}$", description="bank account number, 13-19 digits")]
 """A unit's bank account number (单位银行账号, not a card: no Luhn check): 13-19 digits."""

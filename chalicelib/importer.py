@@ -19,7 +19,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chalicelib import errors, policy
-from chalicelib.fields import BankAccountNo, CreditCode, IdNumber, Mobile, OrgName, Percent, Period, PersonName
+from chalicelib.fields import (
+    BankAccountNo,
+    CreditCode,
+    IdNumber,
+    Mobile,
+    OrgName,
+    Percent,
+    Period,
+    PersonName,
+    RecordKey,
+)
 from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.rules import balances
@@ -33,7 +43,7 @@ from chalicelib.store.people import Person, Unit
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[PersonName, Field(min_length=1, max_length=50)]
 Title = Annotated[OrgName, Field(min_length=1, max_length=200)]
-Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
+Key = RecordKey
 
 
 class _Record(BaseModel):

@@ -10,6 +10,7 @@ from chalice import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors
+from chalicelib.fields import RecordKey
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.services import deposit_certificates
@@ -25,7 +26,7 @@ class NotAcceptable(errors.HttpError):
 class CertificateQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_no: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[\w\-]+$")
+    account_no: RecordKey | None = None
 
 
 class VerificationOut(BaseModel):

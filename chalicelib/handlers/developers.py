@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import money
-from chalicelib.fields import Card, CreditCode, IdNumber, Mobile, OrgName, PersonName
+from chalicelib.fields import Card, Code, CreditCode, IdNumber, Mobile, OrgName, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -28,7 +28,6 @@ from chalicelib.store.loans import stages_of
 
 api = Api(__name__, tag="developers")
 DEV = (auth.DEVELOPER,)
-Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class _In(BaseModel):
@@ -43,7 +42,7 @@ def _upload_ids(value: list[str]) -> list[str]:
 
 
 class DeveloperIn(_In):
-    developer_no: str = Code
+    developer_no: Code
     name: OrgName = Field(min_length=1, max_length=100)
     credit_code: CreditCode
     contact_name: PersonName = Field(min_length=1, max_length=40)
@@ -98,7 +97,7 @@ class ProjectPage(BaseModel):
 
 
 class BuildingIn(_In):
-    building_no: str = Code
+    building_no: Code
     name: OrgName = Field(min_length=1, max_length=60)
     floors: int = Field(ge=1, le=200)
     houses: int = Field(ge=1, le=10_000, description="套数")
@@ -144,8 +143,8 @@ class BuyerIn(_In):
 
 class LoanApplicationIn(_In):
     buyer: BuyerIn
-    project_no: str = Code
-    building_no: str = Code
+    project_no: Code
+    building_no: Code
     house_no: str = Field(min_length=1, max_length=20, description="房号")
     price: Money = Field(description="房价")
     principal: Money = Field(description="贷款金额")

@@ -7,7 +7,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.fields import IdNumber, Mobile, Period, PersonName
+from chalicelib.fields import IdNumber, Mobile, Period, PersonName, SmsCode
 from chalicelib.handlers.appointments import AppointmentOut
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -24,7 +24,7 @@ class OpeningIn(BaseModel):
     name: PersonName = Field(..., min_length=1, max_length=40)
     id_number: IdNumber
     phone: Mobile
-    sms_code: str = Field(..., pattern=r"^\d{6}$")
+    sms_code: SmsCode
     id_front_upload: str = Field(..., min_length=1, max_length=64)
     id_back_upload: str = Field(..., min_length=1, max_length=64)
     branch_id: str = Field(..., min_length=1, max_length=40)

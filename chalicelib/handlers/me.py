@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.fields import RecordKey
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import DateRangeQuery, PageQuery, envelope, page
@@ -24,8 +25,7 @@ from chalicelib.store.business import BusinessRecord
 
 api = Api(__name__, tag="me")
 
-AccountNo = Annotated[str | None, Field(min_length=1, max_length=64, pattern=r"^[\w\-]+$",
-                                        description="one of my own accounts; default: the current one")]
+AccountNo = Annotated[RecordKey | None, Field(description="one of my own accounts; default: the current one")]
 
 
 class MeOut(BaseModel):

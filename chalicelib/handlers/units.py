@@ -12,7 +12,7 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.fields import BankAccountNo, IdNumber, Mobile, OrgName, Period, PersonName
+from chalicelib.fields import BankAccountNo, Code, IdNumber, Mobile, OrgName, Period, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -26,7 +26,6 @@ from chalicelib.store.rosters import Roster, RosterLine
 api = Api(__name__, tag="units")
 UNIT = (auth.UNIT,)
 
-AccountNo = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class _In(BaseModel):
@@ -110,7 +109,7 @@ class SealIn(_In):
 
 
 class BaseLine(_In):
-    account_no: str = AccountNo
+    account_no: Code
     base: Money
 
 
@@ -136,7 +135,7 @@ class RosterIn(_In):
 
 
 class BackLine(_In):
-    account_no: str = AccountNo
+    account_no: Code
     end_period: Period = Field(description="补缴至 YYYYMM")
 
 
