@@ -34,6 +34,7 @@ from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.rules import balances
 from chalicelib.rules import interest as interest_rules
+from chalicelib.rules import remittance as periods
 from chalicelib.store.accounts import Account, Terms
 from chalicelib.store.content import Branch, Notice, Property
 from chalicelib.store.ledger import DEPOSIT, WITHDRAWAL, LedgerEntry
@@ -151,7 +152,7 @@ class AccountRecord(_Record):
 
         employee = self.kind == "employee"
         entries = [(h.from_period, h.monthly_amount, h.base) for h in self.history or []] or [
-            (self.opened_on.strftime("%Y%m"), self.monthly_amount, self.base)]
+            (periods.period_of(self.opened_on), self.monthly_amount, self.base)]
         return [Terms(from_period=start, amount=amount,
                       base=(self.base if base is None else base) if employee else None,
                       ratio_unit=self.ratio_unit if employee else None,

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from chalicelib import money
 from chalicelib.policy import WithdrawalRule, Withdrawals
 from chalicelib.rules import refusals
+from chalicelib.rules import remittance as periods
 from chalicelib.rules.loans import add_months
 
 UNSETTLED_LOAN_STATUSES = ("applying", "approved", "normal", "overdue")
@@ -151,10 +152,6 @@ def months_deposited(account: AccountFacts) -> int:
     return max(0, (year * 12 + month) - (account.opened_on.year * 12 + account.opened_on.month) + 1)
 
 
-def _period(day: dt.date) -> str:
-    return f"{day.year:04d}{day.month:02d}"
-
-
 def evaluate(kind: str, policy: Withdrawals, accounts: Sequence[AccountFacts], loans: Sequence[LoanFacts],
              history: History, today: dt.date, *, contract_no: str | None = None,
              person: PersonFacts | None = None, details: Mapping[str, str] | None = None) -> Verdict:
@@ -239,7 +236,7 @@ def _one(kind: str, rule: WithdrawalRule, policy: Withdrawals, acct: AccountFact
                        f"账户封存满 {rule.min_sealed_months} 个月后方可办理{rule.name}，"
                        f"{allowed_on.isoformat()} 起可办理")
     if rule.min_paid_months:
-        behind = not acct.paid_through or acct.paid_through < _period(add_months(today.replace(day=1), -1))
+        behind = not acct.paid_through or acct.paid_through < periods.period_of(add_months(today.replace(day=1), -1))
         if behind or months_deposited(acct) < rule.min_paid_months:
             return _no(kind, rule, acct, "paid_months",
                        f"须连续足额缴存满 {rule.min_paid_months} 个月方可办理{rule.name}")
