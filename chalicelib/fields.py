@@ -5,7 +5,7 @@ Every value a request or an imported record carries is judged here, once:
 * ``IdNumber`` (公民身份号码) and ``Mobile`` (手机号码) apply the one rule in ``chalicelib/rules/identity.py``; an ID
   number's birth date must not lie after today's date on the stage clock;
 * ``Card`` (银行卡号): 12-19 digits with the Luhn check (``identity.card_problem``), spaces and dashes dropped;
-* ``Period`` (缴存年月, ``YYYYMM``): the bounds of ``rules.remittance.parse_period`` (1990-2200);
+* ``Period`` (缴存年月, ``YYYYMM``): the bounds of ``rules.periods.parse_period`` (1990-2200);
 * ``Percent`` (比例/利率, ``"12"``, ``"7.5"``): :func:`parse_percent`; a deposit ratio (缴存比例) is a percent with at
   most two decimals (``rules.deposits.parse_ratio``);
 * ``Money`` / ``SignedMoney`` / ``MoneyOut``: re-exported from ``chalicelib/money.py`` (integer fen inside, two-decimal
@@ -24,8 +24,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema
 
 from chalicelib import clock
 from chalicelib.money import Money, MoneyOut, SignedMoney
-from chalicelib.rules import identity
-from chalicelib.rules import remittance as periods
+from chalicelib.rules import identity, periods
 
 __all__ = ["BankAccountNo", "Card", "Code", "CreditCode", "IdNumber", "Mobile", "Money", "MoneyOut", "OrgName",
            "Percent", "Period", "PersonName", "RecordKey", "SignedMoney", "SmsCode", "card", "id_number", "mobile",
@@ -72,7 +71,7 @@ Card = Annotated[str, AfterValidator(card), WithJsonSchema(
 
 
 def period(value: str) -> str:
-    """A deposit period (缴存年月) ``YYYYMM``, within ``rules.remittance.parse_period``'s bounds; else ValueError."""
+    """A deposit period (缴存年月) ``YYYYMM``, within ``rules.periods.parse_period``'s bounds; else ValueError."""
     periods.parse_period(value)
     return value
 

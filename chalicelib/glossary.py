@@ -34,7 +34,7 @@ TERMS: tuple[Term, ...] = (
     Term("公民身份号码", "id_number", "the GB 11643 citizen ID number", (),
          ("chalicelib/rules/identity.py", "chalicelib/fields.py")),
     Term("缴存年月", "period", "a deposit month, YYYYMM", (),
-         ("chalicelib/fields.py", "chalicelib/rules/remittance.py")),
+         ("chalicelib/fields.py", "chalicelib/rules/periods.py")),
     Term("缴至年月", "paid_through", "the last month paid", ("paid_through",)),
     Term("缴存基数", "base", "the monthly wage a unit employee's deposit is computed from (fen)", ("base",),
          ("chalicelib/rules/deposits.py",)),

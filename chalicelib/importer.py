@@ -32,9 +32,8 @@ from chalicelib.fields import (
 )
 from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
-from chalicelib.rules import balances
+from chalicelib.rules import balances, periods
 from chalicelib.rules import interest as interest_rules
-from chalicelib.rules import remittance as periods
 from chalicelib.store.accounts import Account, Terms
 from chalicelib.store.content import Branch, Notice, Property
 from chalicelib.store.ledger import DEPOSIT, WITHDRAWAL, LedgerEntry

@@ -19,7 +19,7 @@ from typing import TypeVar
 from chalicelib import money
 from chalicelib.fields import parse_percent
 from chalicelib.policy import Deposit
-from chalicelib.rules import remittance as periods
+from chalicelib.rules import periods
 
 T = TypeVar("T")
 

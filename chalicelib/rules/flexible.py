@@ -16,8 +16,7 @@ import datetime as dt
 
 from chalicelib import clock, money
 from chalicelib.policy import Flexible
-from chalicelib.rules import refusals
-from chalicelib.rules import remittance as periods
+from chalicelib.rules import periods, refusals
 
 UNSETTLED_LOAN_STATUSES = ("applying", "approved", "normal", "overdue")
 

@@ -48,8 +48,7 @@ from dataclasses import dataclass, field
 
 from chalicelib import money
 from chalicelib.policy import WithdrawalRule, Withdrawals
-from chalicelib.rules import refusals
-from chalicelib.rules import remittance as periods
+from chalicelib.rules import periods, refusals
 from chalicelib.rules.loans import add_months
 
 UNSETTLED_LOAN_STATUSES = ("applying", "approved", "normal", "overdue")

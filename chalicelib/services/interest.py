@@ -39,7 +39,7 @@ from chalicelib import clock, errors, fanout, log, money, policy
 from chalicelib.rules import balances as year_balances
 from chalicelib.rules import interest as interest_rules
 from chalicelib.rules import loans as loan_rules
-from chalicelib.rules import remittance as periods
+from chalicelib.rules import periods
 from chalicelib.services import ledger, notify
 from chalicelib.store.accounts import BOOK, Account
 from chalicelib.store.kv import StateItem

@@ -33,8 +33,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, masking, policy
 from chalicelib.http.pagination import page
-from chalicelib.rules import deposits
-from chalicelib.rules import remittance as periods
+from chalicelib.rules import deposits, periods
 from chalicelib.services import audit, business, notify
 from chalicelib.store import base
 from chalicelib.store.accounts import Account, append_terms, terms_entry

@@ -5,7 +5,7 @@ import datetime as dt
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from chalicelib.rules import remittance as periods
+from chalicelib.rules import periods
 from chalicelib.store.base import BaseModel
 
 ACCOUNT_STATUSES = ("normal", "sealed", "frozen", "closed")
