@@ -7,7 +7,7 @@ import importlib
 
 from chalice import Chalice, Cron
 
-from chalicelib import jobs, policy, settings
+from chalicelib import clock, jobs, log, policy, settings
 from chalicelib.handlers import BLUEPRINTS
 
 app = Chalice(app_name="gjj", configure_logs=False)   # logs: chalicelib.log (JSON, masked) only
@@ -27,8 +27,6 @@ if settings.get().is_local:   # the web hall page; in dev/prod it is the static 
 
 def _schedule(job: jobs.Job):
     def handler(event):
-        from chalicelib import clock, log
-
         token = log.correlation_id.set(getattr(event, "event_id", None))   # the EventBridge event id
         try:
             remaining = getattr(event.context, "get_remaining_time_in_millis", None)

@@ -13,43 +13,37 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chalicelib import errors, policy
-from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
+from chalicelib.fields import (
+    BankAccountNo,
+    CreditCode,
+    IdNumber,
+    Mobile,
+    OrgName,
+    Percent,
+    Period,
+    PersonName,
+    RecordKey,
+)
 from chalicelib.money import Money
 from chalicelib.policy import WITHDRAWAL_TYPES
-from chalicelib.rules import balances
+from chalicelib.rules import balances, periods
 from chalicelib.rules import interest as interest_rules
+from chalicelib.store.accounts import Account, Terms
+from chalicelib.store.content import Branch, Notice, Property
+from chalicelib.store.ledger import DEPOSIT, WITHDRAWAL, LedgerEntry
+from chalicelib.store.loans import Loan, Repayment
+from chalicelib.store.people import Person, Unit
 
-
-def _period(value: str) -> str:
-    if not re.fullmatch(r"\d{4}(0[1-9]|1[0-2])", value):
-        raise ValueError("期间须为YYYYMM，如 202607")
-    return value
-
-
-def _percent(value: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError('比例须为字符串，如 "12"')
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ValueError('比例须为数字字符串，如 "12"') from None
-    if not number.is_finite() or number <= 0 or number > 100 or number.as_tuple().exponent < -4:
-        raise ValueError("比例须在0到100之间（百分数）")
-    return format(number.normalize(), "f")
-
-
-Period = Annotated[str, AfterValidator(_period)]
-Percent = Annotated[str, AfterValidator(_percent)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[PersonName, Field(min_length=1, max_length=50)]
 Title = Annotated[OrgName, Field(min_length=1, max_length=200)]
-Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
+Key = RecordKey
 
 
 class _Record(BaseModel):
@@ -60,14 +54,14 @@ class UnitRecord(_Record):
     type: Literal["unit"]
     unit_no: Key
     name: Title
-    credit_code: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
+    credit_code: CreditCode
     ratio_unit: Percent
     ratio_person: Percent
     status: Literal["normal", "opening", "deferred", "closed", "sealed"]
     agent_name: Name
     agent_phone: Mobile
     bank_name: Title | None = None           # optional: the registered account rosters are debited from
-    bank_account: Annotated[str, Field(pattern=r"^\d{13,19}$")] | None = None
+    bank_account: BankAccountNo | None = None
 
     @model_validator(mode="after")
     def _ratios(self):
@@ -154,11 +148,10 @@ class AccountRecord(_Record):
 
     def terms(self) -> list:
         """The account's history as stored: the record's, or else the current figures from the opening month."""
-        from chalicelib.store.accounts import Terms
 
         employee = self.kind == "employee"
         entries = [(h.from_period, h.monthly_amount, h.base) for h in self.history or []] or [
-            (self.opened_on.strftime("%Y%m"), self.monthly_amount, self.base)]
+            (periods.period_of(self.opened_on), self.monthly_amount, self.base)]
         return [Terms(from_period=start, amount=amount,
                       base=(self.base if base is None else base) if employee else None,
                       ratio_unit=self.ratio_unit if employee else None,
@@ -301,11 +294,6 @@ RECORDS: dict[str, type[_Record]] = {
 
 def to_item(record: _Record):
     """The store item a record becomes (the key decides what an upsert replaces)."""
-    from chalicelib.store.accounts import Account
-    from chalicelib.store.content import Branch, Notice, Property
-    from chalicelib.store.ledger import DEPOSIT, WITHDRAWAL, LedgerEntry
-    from chalicelib.store.loans import Loan, Repayment
-    from chalicelib.store.people import Person, Unit
 
     if isinstance(record, UnitRecord):
         return Unit(record.unit_no, name=record.name, credit_code=record.credit_code, ratio_unit=record.ratio_unit,
@@ -401,7 +389,6 @@ def parse_line(text: str) -> _Record:
 def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None = None,
         progress_every: int = 1000) -> Report:
     """Import ``lines``; bad lines are reported, good ones upserted in batches."""
-    from chalicelib.store.ledger import LedgerEntry
 
     report = Report()
     started = time.perf_counter()
@@ -476,7 +463,6 @@ def record_year_openings(firsts: dict[tuple[str, int], tuple[str, int]], years: 
     version (a live posting at the same moment is not overwritten)."""
     from pynamodb.exceptions import UpdateError
 
-    from chalicelib.store.accounts import Account
 
     sums = years
     by_account: dict[str, list[tuple[int, str, int]]] = {}

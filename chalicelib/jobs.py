@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib import fanout, log, policy
+
 
 @dataclass(frozen=True)
 class Job:
@@ -52,7 +54,6 @@ def get(name: str) -> Job:
 
 def run(name: str, now: datetime, budget_ms: int | None = None) -> dict[str, Any]:
     """Run job ``name`` once for ``now``; with ``budget_ms``, stop starting items when they have passed."""
-    from chalicelib import fanout, log
 
     body = get(name).load()
     with fanout.deadline(budget_ms):
@@ -74,7 +75,6 @@ def _china_midnight(where: str) -> tuple[str, str, str, str, str, str]:
     """UTC cron fields for 00:00 China time on the policy's ``month``/``day`` at ``where`` (again at :15-:45)."""
     import datetime as dt
 
-    from chalicelib import policy
 
     node: Any = policy.get()
     for part in where.split("."):

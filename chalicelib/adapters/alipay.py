@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib import adapters, clock, settings
+from chalicelib.rules.identity import id_number_problem, normalize_id_number
+from chalicelib.store.people import Person
 
 GATEWAY = "https://openapi.alipay.com/gateway.do"
 METHOD = "alipay.system.oauth.token"
@@ -42,9 +44,6 @@ class LocalAlipay:
     """``demo:<id_number>`` → that person's Alipay user id (from the records, or derived from the number)."""
 
     def identify(self, auth_code: str) -> AlipayIdentity:
-        from chalicelib.rules.identity import id_number_problem, normalize_id_number
-        from chalicelib.store.people import Person
-
         if not auth_code.startswith("demo:"):
             raise AlipayError("invalid auth_code")
         id_number = normalize_id_number(auth_code[len("demo:"):])

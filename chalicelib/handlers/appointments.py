@@ -68,7 +68,7 @@ def branch_slots(req: Request, branch_id: str) -> list[Slot]:
 @api.route("/v1/appointments", "POST", roles=(auth.DEPOSITOR,), body=BookIn, response=AppointmentOut, status=201,
            idempotent=True, errors=(404, 409, 422), summary="Book a place at a branch (网点预约)")
 def book(req: Request) -> AppointmentOut:
-    id_number = service.owner_of(req.subject)
+    id_number = auth.caller_id_number(req.subject)
     appt = service.book(appointment_id=request_serial(req, "AP"),
                         id_number=id_number, branch_id=req.body.branch_id, day=req.body.date, slot=req.body.slot,
                         now=req.now)
@@ -79,13 +79,13 @@ def book(req: Request) -> AppointmentOut:
 @api.route("/v1/appointments/{appointment_id}", "DELETE", roles=(auth.DEPOSITOR,), errors=(404, 409, 422),
            summary="Cancel an appointment (the place is freed)")
 def cancel(req: Request, appointment_id: str) -> None:
-    service.cancel(appointment_id, id_number=service.owner_of(req.subject), now=req.now)
+    service.cancel(appointment_id, id_number=auth.caller_id_number(req.subject), now=req.now)
     return None
 
 
 @api.route("/v1/me/appointments", roles=(auth.DEPOSITOR,), query=PageQuery, response=AppointmentPage,
            summary="My appointments, latest date first")
 def my_appointments(req: Request) -> dict:
-    items, cursor = page(Appointment.owner_index.query, hash_key=service.owner_of(req.subject),
+    items, cursor = page(Appointment.owner_index.query, hash_key=auth.caller_id_number(req.subject),
                          scan_index_forward=False, limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
     return envelope([AppointmentOut.of(a) for a in items], cursor)

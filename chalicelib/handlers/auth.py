@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors, policy
-from chalicelib.fields import PersonName
+from chalicelib.fields import PersonName, SmsCode
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.services import captchas, credentials, identity, logins, operators, sessions, verification
@@ -20,7 +20,6 @@ from chalicelib.services.sessions import TokenPair
 api = Api(__name__, tag="auth")
 
 Secret = Field(min_length=1, max_length=256)   # length rules are the service's; this only bounds the work
-Code = Field(min_length=1, max_length=16)
 
 
 class _In(BaseModel):
@@ -48,7 +47,7 @@ class RegisterIn(_In):
     phone: str = Field(min_length=1, max_length=20)
     password: str = Secret
     query_password: str | None = Field(default=None, min_length=1, max_length=256)
-    sms_code: str = Code
+    sms_code: SmsCode
     accept_terms: bool
 
 
@@ -65,7 +64,7 @@ class LoginIn(_In):
 
 class SmsLoginIn(_In):
     phone: str = Field(min_length=1, max_length=20)
-    sms_code: str = Code
+    sms_code: SmsCode
 
 
 class AlipayLoginIn(_In):
@@ -86,12 +85,12 @@ class RefreshIn(_In):
 class PasswordResetIn(_In):
     name: PersonName = Field(min_length=1, max_length=50)
     id_number: str = Field(min_length=1, max_length=20)
-    sms_code: str = Code
+    sms_code: SmsCode
     new_password: str = Secret
 
 
 class StepUpIn(_In):
-    sms_code: str = Code
+    sms_code: SmsCode
 
 
 class StepUpOut(BaseModel):

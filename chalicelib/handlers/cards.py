@@ -5,13 +5,13 @@ See :mod:`chalicelib.services.cards`. Payments and payouts name a bound card by 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.fields import Card
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.masking import MaskedCard
 from chalicelib.services import cards
-from chalicelib.services.appointments import owner_of
 from chalicelib.store.cards import BankCard
 
 api = Api(__name__, tag="bank-cards")
@@ -20,13 +20,8 @@ api = Api(__name__, tag="bank-cards")
 class BindIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    card_no: str = Field(..., min_length=12, max_length=32)
+    card_no: Card = Field(..., min_length=12, max_length=32)
     bank_name: str = Field(..., min_length=2, max_length=40)
-
-    @field_validator("card_no")
-    @classmethod
-    def _luhn(cls, value: str) -> str:
-        return cards.normalize_card_no(value)
 
 
 class CardOut(BaseModel):
@@ -49,18 +44,18 @@ class CardList(BaseModel):
 @api.route("/v1/me/bank-cards", roles=(auth.DEPOSITOR,), response=CardList,
            summary="My bound bank cards, masked (已绑定银行卡)")
 def list_cards(req: Request) -> CardList:
-    return CardList(items=[CardOut.of(c) for c in cards.bound_cards(owner_of(req.subject))])
+    return CardList(items=[CardOut.of(c) for c in cards.bound_cards(auth.caller_id_number(req.subject))])
 
 
 @api.route("/v1/me/bank-cards", "POST", roles=(auth.DEPOSITOR,), body=BindIn, response=CardOut, status=201,
            step_up=True, errors=(409,), summary="Bind a bank card (绑定银行卡): Luhn-checked, needs step-up")
 def bind_card(req: Request) -> CardOut:
-    card = cards.bind(owner_of(req.subject), card_no=req.body.card_no, bank_name=req.body.bank_name, now=req.now,
-                      actor=req.subject, source=req.source_ip or None)
+    card = cards.bind(auth.caller_id_number(req.subject), card_no=req.body.card_no, bank_name=req.body.bank_name,
+                      now=req.now, actor=req.subject, source=req.source_ip or None)
     return CardOut.of(card)
 
 
 @api.route("/v1/me/bank-cards/{id}", "DELETE", roles=(auth.DEPOSITOR,), status=204, errors=(404,),
            summary="Unbind a bank card (解绑): payments can no longer use it")
 def unbind_card(req: Request, id: str) -> None:
-    cards.unbind(owner_of(req.subject), id, now=req.now, actor=req.subject, source=req.source_ip or None)
+    cards.unbind(auth.caller_id_number(req.subject), id, now=req.now, actor=req.subject, source=req.source_ip or None)

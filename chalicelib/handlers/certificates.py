@@ -10,23 +10,23 @@ from chalice import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors
+from chalicelib.fields import RecordKey
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.services import deposit_certificates
-from chalicelib.services.appointments import owner_of
 
 api = Api(__name__, tag="certificates")
 PDF = "application/pdf"
 
 
-class NotAcceptable(errors.ApiError):
+class NotAcceptable(errors.HttpError):
     status, code, default_message = 406, "NOT_ACCEPTABLE", "缴存证明为 PDF 文件，请以 Accept: application/pdf 请求"
 
 
 class CertificateQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_no: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[\w\-]+$")
+    account_no: RecordKey | None = None
 
 
 class VerificationOut(BaseModel):
@@ -57,7 +57,8 @@ def _accepts_pdf(accept: str | None) -> bool:
 def my_certificate(req: Request) -> Response:
     if not _accepts_pdf(req.headers.get("accept")):
         raise NotAcceptable()
-    issued = deposit_certificates.issue(owner_of(req.subject), account_no=req.query.account_no, now=req.now)
+    issued = deposit_certificates.issue(auth.caller_id_number(req.subject), account_no=req.query.account_no,
+                                        now=req.now)
     return Response(body=issued.pdf, status_code=200, headers={
         "Content-Type": PDF, "Cache-Control": "no-store", "X-Certificate-Code": issued.code,
         "Content-Disposition": f'attachment; filename="deposit-certificate-{issued.code}.pdf"'})

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib import fields, money
-from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
+from chalicelib import money
+from chalicelib.fields import Card, Code, CreditCode, IdNumber, Mobile, OrgName, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -21,7 +21,6 @@ from chalicelib.http.idempotency import request_serial
 from chalicelib.http.pagination import PageQuery, envelope
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
-from chalicelib.rules import identity
 from chalicelib.services import developers
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.developers import Building, Project
@@ -29,15 +28,10 @@ from chalicelib.store.loans import stages_of
 
 api = Api(__name__, tag="developers")
 DEV = (auth.DEVELOPER,)
-Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def _mobile(value: str) -> str:
-    return fields.mobile(value)
 
 
 def _upload_ids(value: list[str]) -> list[str]:
@@ -48,16 +42,11 @@ def _upload_ids(value: list[str]) -> list[str]:
 
 
 class DeveloperIn(_In):
-    developer_no: str = Code
+    developer_no: Code
     name: OrgName = Field(min_length=1, max_length=100)
-    credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="统一社会信用代码")
+    credit_code: CreditCode
     contact_name: PersonName = Field(min_length=1, max_length=40)
-    contact_phone: str
-
-    @field_validator("contact_phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        return _mobile(value)
+    contact_phone: Mobile
 
 
 class DeveloperOut(BaseModel):
@@ -108,7 +97,7 @@ class ProjectPage(BaseModel):
 
 
 class BuildingIn(_In):
-    building_no: str = Code
+    building_no: Code
     name: OrgName = Field(min_length=1, max_length=60)
     floors: int = Field(ge=1, le=200)
     houses: int = Field(ge=1, le=10_000, description="套数")
@@ -154,8 +143,8 @@ class BuyerIn(_In):
 
 class LoanApplicationIn(_In):
     buyer: BuyerIn
-    project_no: str = Code
-    building_no: str = Code
+    project_no: Code
+    building_no: Code
     house_no: str = Field(min_length=1, max_length=20, description="房号")
     price: Money = Field(description="房价")
     principal: Money = Field(description="贷款金额")
@@ -163,15 +152,7 @@ class LoanApplicationIn(_In):
     method: Literal["equal_installment", "equal_principal"]
     first_home: bool = True
     bank: str = Field(min_length=1, max_length=60, description="承办银行")
-    repay_account: str = Field(pattern=r"^\d{12,19}$", description="还款账户 (bank card)")
-
-    @field_validator("repay_account")
-    @classmethod
-    def _card(cls, value: str) -> str:
-        problem = identity.card_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+    repay_account: Card = Field(pattern=r"^\d{12,19}$", description="还款账户 (bank card)")
 
 
 class ApplicationStageOut(BaseModel):
@@ -370,8 +351,6 @@ class BuyerDecisionOut(BaseModel):
            response=BuyerDecisionOut, errors=(404, 409),
            summary="The buyer confirms or declines a loan application a developer made for them (购房人确认)")
 def buyer_decision(req: Request, serial_no: str) -> BuyerDecisionOut:
-    from chalicelib.services.appointments import owner_of
-
-    record = developers.buyer_decision(owner_of(req.subject), serial_no, confirm=req.body.decision == "confirm",
-                                       now=req.now)
+    record = developers.buyer_decision(auth.caller_id_number(req.subject), serial_no,
+                                       confirm=req.body.decision == "confirm", now=req.now)
     return BuyerDecisionOut(serial_no=record.serial_no, status=record.status)

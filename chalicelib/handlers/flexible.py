@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.fields import IdNumber, Mobile, PersonName
+from chalicelib.fields import IdNumber, Mobile, Period, PersonName, SmsCode
 from chalicelib.handlers.appointments import AppointmentOut
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import request_serial
 from chalicelib.money import Money, MoneyOut
-from chalicelib.rules import remittance as periods
 from chalicelib.services import flexible, remittance
-from chalicelib.services.appointments import owner_of
 
 api = Api(__name__, tag="flexible")
-
-
-def _period(value: str) -> str:
-    try:
-        periods.parse_period(value)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
-    return value
 
 
 class OpeningIn(BaseModel):
@@ -34,7 +24,7 @@ class OpeningIn(BaseModel):
     name: PersonName = Field(..., min_length=1, max_length=40)
     id_number: IdNumber
     phone: Mobile
-    sms_code: str = Field(..., pattern=r"^\d{6}$")
+    sms_code: SmsCode
     id_front_upload: str = Field(..., min_length=1, max_length=64)
     id_back_upload: str = Field(..., min_length=1, max_length=64)
     branch_id: str = Field(..., min_length=1, max_length=40)
@@ -99,13 +89,8 @@ class RemittanceView(BaseModel):
 class RemitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period: str
+    period: Period
     bank_card_id: str = Field(..., min_length=1, max_length=64)
-
-    @field_validator("period")
-    @classmethod
-    def _period_ok(cls, value: str) -> str:
-        return _period(value)
 
 
 class PaymentOut(BaseModel):
@@ -127,12 +112,7 @@ class PaymentOut(BaseModel):
 class BackPayQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    end_period: str
-
-    @field_validator("end_period")
-    @classmethod
-    def _period_ok(cls, value: str) -> str:
-        return _period(value)
+    end_period: Period
 
 
 class QuoteOut(BaseModel):
@@ -148,13 +128,8 @@ class QuoteOut(BaseModel):
 class BackPayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    end_period: str
+    end_period: Period
     bank_card_id: str = Field(..., min_length=1, max_length=64)
-
-    @field_validator("end_period")
-    @classmethod
-    def _period_ok(cls, value: str) -> str:
-        return _period(value)
 
 
 class StatusOut(BaseModel):
@@ -207,7 +182,7 @@ def apply_for_opening(req: Request) -> OpeningOut:
            status=201, idempotent=True, errors=(404, 409, 422),
            summary="Book the transfer into flexible employment (转入灵活就业预约) for a sealed account")
 def transfer_in(req: Request) -> AppointmentOut:
-    appt = flexible.transfer_in(id_number=owner_of(req.subject), serial=request_serial(req, "ZR"),
+    appt = flexible.transfer_in(id_number=auth.caller_id_number(req.subject), serial=request_serial(req, "ZR"),
                                 branch_id=req.body.branch_id, day=req.body.date, slot=req.body.slot, now=req.now)
     return AppointmentOut.of(appt)
 
@@ -215,7 +190,7 @@ def transfer_in(req: Request) -> AppointmentOut:
 @api.route("/v1/flexible/remittance", roles=(auth.DEPOSITOR,), response=RemittanceView, errors=(422,),
            summary="What can be paid now (汇缴, or 补缴 first): period, amount, window, paid through")
 def remittance_view(req: Request) -> RemittanceView:
-    view = remittance.remittance_view(owner_of(req.subject), req.now)
+    view = remittance.remittance_view(auth.caller_id_number(req.subject), req.now)
     q = view.pop("back_payment")
     return RemittanceView(**view, back_payment=QuoteBrief.of(q) if q is not None else None)
 
@@ -224,7 +199,7 @@ def remittance_view(req: Request) -> RemittanceView:
            status=201, idempotent=True, errors=(404, 409, 422, 503),
            summary="Pay this month (汇缴) from a bound card, inside the window")
 def remit(req: Request) -> PaymentOut:
-    payment = remittance.remit(id_number=owner_of(req.subject), period=req.body.period,
+    payment = remittance.remit(id_number=auth.caller_id_number(req.subject), period=req.body.period,
                                card_id=req.body.bank_card_id, serial=request_serial(req, "HJ"), now=req.now,
                                actor=f"depositor:{req.subject}", source=req.source_ip or None)
     return PaymentOut.of(payment)
@@ -233,7 +208,7 @@ def remit(req: Request) -> PaymentOut:
 @api.route("/v1/flexible/back-payment", roles=(auth.DEPOSITOR,), query=BackPayQuery, response=QuoteOut,
            errors=(409, 422), summary="Quote a back-payment (补缴) up to an end month")
 def back_payment_quote(req: Request) -> QuoteOut:
-    id_number = owner_of(req.subject)
+    id_number = auth.caller_id_number(req.subject)
     q = remittance.quote(id_number, req.query.end_period, req.now)
     return QuoteOut(from_period=q.from_period, end_period=q.end_period, months=q.months, amount=q.amount,
                     monthly_amount=q.amounts[-1], lines=[MonthOut(period=p, amount=a) for p, a in
@@ -245,7 +220,7 @@ def back_payment_quote(req: Request) -> QuoteOut:
            status=201, idempotent=True, errors=(404, 409, 422, 503),
            summary="Pay a back-payment (补缴) up to an end month, inside the window")
 def back_pay(req: Request) -> PaymentOut:
-    payment = remittance.back_pay(id_number=owner_of(req.subject), end_period=req.body.end_period,
+    payment = remittance.back_pay(id_number=auth.caller_id_number(req.subject), end_period=req.body.end_period,
                                   card_id=req.body.bank_card_id, serial=request_serial(req, "BJ"), now=req.now,
                                   actor=f"depositor:{req.subject}", source=req.source_ip or None)
     return PaymentOut.of(payment)
@@ -254,22 +229,22 @@ def back_pay(req: Request) -> PaymentOut:
 @api.route("/v1/flexible/seal", "POST", roles=(auth.DEPOSITOR,), response=StatusOut, idempotent=True,
            errors=(409, 422), summary="Seal the account (封存): stop depositing")
 def seal(req: Request) -> StatusOut:
-    return _status(flexible.set_sealed(id_number=owner_of(req.subject), sealed=True, serial=request_serial(req, "FC"),
-                                       now=req.now))
+    return _status(flexible.set_sealed(id_number=auth.caller_id_number(req.subject), sealed=True,
+                                       serial=request_serial(req, "FC"), now=req.now))
 
 
 @api.route("/v1/flexible/unseal", "POST", roles=(auth.DEPOSITOR,), response=StatusOut, idempotent=True,
            errors=(409, 422), summary="Unseal the account (启封): deposit again")
 def unseal(req: Request) -> StatusOut:
-    return _status(flexible.set_sealed(id_number=owner_of(req.subject), sealed=False, serial=request_serial(req, "QF"),
-                                       now=req.now))
+    return _status(flexible.set_sealed(id_number=auth.caller_id_number(req.subject), sealed=False,
+                                       serial=request_serial(req, "QF"), now=req.now))
 
 
 @api.route("/v1/flexible/monthly-amount", "PUT", roles=(auth.DEPOSITOR,), body=AmountIn, response=StatusOut,
            idempotent=True, errors=(409, 422),
            summary="Change the monthly amount (月缴存额调整): adjustment month only, once a deposit year")
 def adjust(req: Request) -> StatusOut:
-    return _status(flexible.adjust_monthly_amount(id_number=owner_of(req.subject), amount=req.body.amount,
+    return _status(flexible.adjust_monthly_amount(id_number=auth.caller_id_number(req.subject), amount=req.body.amount,
                                                   serial=request_serial(req, "TZ"), now=req.now))
 
 
@@ -277,7 +252,7 @@ def adjust(req: Request) -> StatusOut:
            idempotent=True, step_up=True, errors=(404, 409, 422, 503),
            summary="Exit withdrawal (退出缴存提取): the whole balance to a bound card, account closed")
 def exit_withdrawal(req: Request) -> ExitOut:
-    record = flexible.exit_withdrawal(id_number=owner_of(req.subject), card_id=req.body.bank_card_id,
+    record = flexible.exit_withdrawal(id_number=auth.caller_id_number(req.subject), card_id=req.body.bank_card_id,
                                       serial=request_serial(req, "TC"), now=req.now, actor=f"depositor:{req.subject}",
                                       source=req.source_ip or None)
     return ExitOut(serial_no=record.serial_no, status=record.status, amount=int(record.amount or 0),

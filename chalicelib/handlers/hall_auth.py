@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.fields import Code
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.services import certificates, hall_logins
@@ -18,7 +19,6 @@ from chalicelib.services.sessions import TokenPair
 
 api = Api(__name__, tag="web-hall-auth")
 
-Number = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 Challenge = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
 
 
@@ -27,12 +27,12 @@ class _In(BaseModel):
 
 
 class UnitChallengeIn(_In):
-    unit_no: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
-                                description="optional: lets the login find this challenge without sending it")
+    unit_no: Code | None = Field(default=None,
+                                 description="optional: lets the login find this challenge without sending it")
 
 
 class DeveloperChallengeIn(_In):
-    developer_no: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    developer_no: Code | None = None
 
 
 class ChallengeOut(BaseModel):
@@ -42,14 +42,14 @@ class ChallengeOut(BaseModel):
 
 
 class UnitLoginIn(_In):
-    unit_no: str = Number
+    unit_no: Code
     certificate_pem: str = Field(min_length=1, max_length=16_000)
     signature_base64: str = Field(min_length=1, max_length=1_000)
     challenge: str | None = Challenge
 
 
 class DeveloperLoginIn(_In):
-    developer_no: str = Number
+    developer_no: Code
     certificate_pem: str = Field(min_length=1, max_length=16_000)
     signature_base64: str = Field(min_length=1, max_length=1_000)
     challenge: str | None = Challenge
@@ -57,7 +57,7 @@ class DeveloperLoginIn(_In):
 
 class RevocationIn(_In):
     kind: Literal["unit", "developer"]
-    number: str = Number
+    number: Code
     serial_number: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-fA-F]+$",
                                description="the certificate's serial number in hex")
     reason: str = Field(min_length=1, max_length=200)

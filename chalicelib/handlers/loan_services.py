@@ -16,7 +16,6 @@ from chalicelib.http.idempotency import request_serial
 from chalicelib.masking import MaskedCard
 from chalicelib.money import Money, MoneyOut
 from chalicelib.services import loan_services
-from chalicelib.services.appointments import owner_of
 
 api = Api(__name__, tag="loans")
 
@@ -108,8 +107,9 @@ class OffsetOut(BaseModel):
            response=PrepaymentOut, status=201, idempotent=True, step_up=True, errors=(404, 409, 422, 503),
            summary="Prepay principal (提前还本): shorter term or lower installment; new plan, interest saved")
 def prepay(req: Request, contract_no: str) -> PrepaymentOut:
-    outcome = loan_services.prepay(id_number=owner_of(req.subject), contract_no=contract_no, amount=req.body.amount,
-                                   mode=req.body.mode, serial=request_serial(req, "TH", contract_no), now=req.now)
+    outcome = loan_services.prepay(id_number=auth.caller_id_number(req.subject), contract_no=contract_no,
+                                   amount=req.body.amount, mode=req.body.mode,
+                                   serial=request_serial(req, "TH", contract_no), now=req.now)
     return PrepaymentOut.of(outcome)
 
 
@@ -117,7 +117,7 @@ def prepay(req: Request, contract_no: str) -> PrepaymentOut:
            status=201, idempotent=True, step_up=True, errors=(404, 409, 422, 503),
            summary="Settle the loan early (提前结清): remaining principal plus accrued interest; a receipt")
 def settle(req: Request, contract_no: str) -> SettlementOut:
-    outcome = loan_services.settle(id_number=owner_of(req.subject), contract_no=contract_no,
+    outcome = loan_services.settle(id_number=auth.caller_id_number(req.subject), contract_no=contract_no,
                                    serial=request_serial(req, "JQ", contract_no), now=req.now)
     return SettlementOut.of(outcome)
 
@@ -125,7 +125,7 @@ def settle(req: Request, contract_no: str) -> SettlementOut:
 @api.route("/v1/me/loans/{contract_no}/offset", "PUT", roles=(auth.DEPOSITOR,), body=OffsetIn, response=OffsetOut,
            errors=(404, 409, 422), summary="Sign or cancel monthly offset (月对冲签约/解约)")
 def offset(req: Request, contract_no: str) -> OffsetOut:
-    loan = loan_services.set_offset(id_number=owner_of(req.subject), contract_no=contract_no,
+    loan = loan_services.set_offset(id_number=auth.caller_id_number(req.subject), contract_no=contract_no,
                                     signed=req.body.signed, now=req.now)
     return OffsetOut(contract_no=loan.contract_no, offset_signed=bool(loan.offset_signed),
                      repayment_day=int(loan.repayment_day), repay_account=loan.repay_account)

@@ -21,7 +21,6 @@ from chalicelib.http.pagination import PageQuery, page
 from chalicelib.masking import MaskedCard
 from chalicelib.money import MoneyOut
 from chalicelib.services import loan_queries
-from chalicelib.services.appointments import owner_of
 from chalicelib.store.loans import EXTRA_KEY_BASE, Loan, Repayment, stages_of
 
 api = Api(__name__, tag="loans")
@@ -123,13 +122,13 @@ class RepaymentPage(BaseModel):
 @api.route("/v1/me/loans", roles=(auth.DEPOSITOR,), response=list[LoanOut],
            summary="My loans (贷款信息) with the next installment")
 def my_loans(req: Request) -> list[LoanOut]:
-    return [LoanOut.of(loan) for loan in loan_queries.loans_of(owner_of(req.subject))]
+    return [LoanOut.of(loan) for loan in loan_queries.loans_of(auth.caller_id_number(req.subject))]
 
 
 @api.route("/v1/me/loans/{contract_no}/progress", roles=(auth.DEPOSITOR,), response=ProgressOut, errors=(404,),
            summary="Loan progress (贷款进度): every stage with its state and time")
 def progress(req: Request, contract_no: str) -> ProgressOut:
-    loan = loan_queries.loan_of(owner_of(req.subject), contract_no)
+    loan = loan_queries.loan_of(auth.caller_id_number(req.subject), contract_no)
     return ProgressOut(contract_no=loan.contract_no, status=loan.status,
                        stages=[StageOut(**s) for s in stages_of(loan)])
 
@@ -137,7 +136,7 @@ def progress(req: Request, contract_no: str) -> ProgressOut:
 @api.route("/v1/me/loans/{contract_no}/schedule", roles=(auth.DEPOSITOR,), response=ScheduleOut, errors=(404, 422),
            summary="The repayment plan (还款计划), period by period, paid periods marked")
 def schedule(req: Request, contract_no: str) -> ScheduleOut:
-    loan = loan_queries.loan_of(owner_of(req.subject), contract_no)
+    loan = loan_queries.loan_of(auth.caller_id_number(req.subject), contract_no)
     plan = loan_queries.require_plan(loan)
     return ScheduleOut(contract_no=loan.contract_no, method=loan.method, annual_rate=Decimal(loan.annual_rate),
                        principal=int(loan.principal), balance=int(loan.balance), term_months=int(loan.term_months),
@@ -152,7 +151,7 @@ def schedule(req: Request, contract_no: str) -> ScheduleOut:
            response=RepaymentPage, errors=(404,),
            summary="Repayment records (还款明细), newest first: 第n期/总N期, principal, interest, penalty, balance")
 def repayments(req: Request, contract_no: str) -> RepaymentPage:
-    loan = loan_queries.loan_of(owner_of(req.subject), contract_no)
+    loan = loan_queries.loan_of(auth.caller_id_number(req.subject), contract_no)
     total = int(loan.term_months)
     items, cursor = page(Repayment.query, hash_key=loan.contract_no, scan_index_forward=False,
                          limit=req.query.limit, cursor=req.query.cursor, scope=req.scope(loan.contract_no))

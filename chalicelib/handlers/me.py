@@ -14,19 +14,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.fields import RecordKey
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import DateRangeQuery, PageQuery, envelope, page
 from chalicelib.masking import MaskedId, MaskedPhone
 from chalicelib.money import MoneyOut
 from chalicelib.services import account_records as records
-from chalicelib.services.appointments import owner_of
 from chalicelib.store.business import BusinessRecord
 
 api = Api(__name__, tag="me")
 
-AccountNo = Annotated[str | None, Field(min_length=1, max_length=64, pattern=r"^[\w\-]+$",
-                                        description="one of my own accounts; default: the current one")]
+AccountNo = Annotated[RecordKey | None, Field(description="one of my own accounts; default: the current one")]
 
 
 class MeOut(BaseModel):
@@ -177,7 +176,7 @@ def me(req: Request) -> MeOut:
 @api.route("/v1/me/account", roles=(auth.DEPOSITOR,), query=AccountQuery, response=AccountOut, errors=(404,),
            summary="My account: basic, deposit and loan information (账户信息)")
 def account(req: Request) -> AccountOut:
-    view = records.account_view(owner_of(req.subject), req.query.account_no)
+    view = records.account_view(auth.caller_id_number(req.subject), req.query.account_no)
     a, p = view.account, view.person
     return AccountOut(
         account_no=a.account_no, kind=a.kind, status=a.status,
@@ -195,8 +194,9 @@ def account(req: Request) -> AccountOut:
 
 def _page(req: Request, listing: records.Listing):
     q = req.query
-    return records.records_page(listing, id_number=owner_of(req.subject), account_no=q.account_no, start=q.from_,
-                                end=q.to, limit=q.limit, cursor=q.cursor, scope=req.scope(f"{q.from_}|{q.to}"))
+    return records.records_page(listing, id_number=auth.caller_id_number(req.subject), account_no=q.account_no,
+                                start=q.from_, end=q.to, limit=q.limit, cursor=q.cursor,
+                                scope=req.scope(f"{q.from_}|{q.to}"))
 
 
 @api.route("/v1/me/deposits", roles=(auth.DEPOSITOR,), query=RecordsQuery, response=DepositPage, errors=(404,),
@@ -236,8 +236,8 @@ def transactions(req: Request) -> MovementPage:
 @api.route("/v1/me/business", roles=(auth.DEPOSITOR,), query=PageQuery, response=MyBusinessPage,
            summary="What I applied for online (业务明细/我发起的), newest first, with status and opinion")
 def business(req: Request) -> dict:
-    items, cursor = page(BusinessRecord.owner_index.query, hash_key=owner_of(req.subject), scan_index_forward=False,
-                         limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
+    items, cursor = page(BusinessRecord.owner_index.query, hash_key=auth.caller_id_number(req.subject),
+                         scan_index_forward=False, limit=req.query.limit, cursor=req.query.cursor, scope=req.scope())
     return envelope([MyBusinessOut(serial_no=r.serial_no, type=r.kind, subtype=r.type, title=r.title, status=r.status,
                                  submitted_at=r.submitted_at, decided_at=r.decided_at, opinion=r.opinion,
                                  amount=int(r.amount) if r.amount is not None else None) for r in items], cursor)

@@ -14,7 +14,6 @@ from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import PageQuery
 from chalicelib.services import inbox
-from chalicelib.services.appointments import owner_of
 from chalicelib.store.messages import Message
 
 api = Api(__name__, tag="messages")
@@ -50,7 +49,7 @@ class MessagePage(BaseModel):
 @api.route("/v1/me/messages", roles=(auth.DEPOSITOR,), query=BoxQuery, response=MessagePage,
            summary="One box of my messages (消息/待办/已阅), newest first")
 def list_messages(req: Request) -> MessagePage:
-    items, cursor = inbox.box_page(owner_of(req.subject), req.query.box, limit=req.query.limit,
+    items, cursor = inbox.box_page(auth.caller_id_number(req.subject), req.query.box, limit=req.query.limit,
                                    cursor=req.query.cursor, scope=req.scope(req.query.box))
     return MessagePage(items=[MessageOut.of(m) for m in items], next_cursor=cursor)
 
@@ -58,16 +57,16 @@ def list_messages(req: Request) -> MessagePage:
 @api.route("/v1/me/messages/{id}", roles=(auth.DEPOSITOR,), response=MessageOut, errors=(404,),
            summary="View one message (查看)")
 def view_message(req: Request, id: str) -> MessageOut:
-    return MessageOut.of(inbox.get(owner_of(req.subject), id))
+    return MessageOut.of(inbox.get(auth.caller_id_number(req.subject), id))
 
 
 @api.route("/v1/me/messages/{id}/read", "POST", roles=(auth.DEPOSITOR,), response=MessageOut,
            errors=(404,), summary="Mark a message read (标为已阅): it moves to the read box")
 def mark_read(req: Request, id: str) -> MessageOut:
-    return MessageOut.of(inbox.mark_read(owner_of(req.subject), id, req.now))
+    return MessageOut.of(inbox.mark_read(auth.caller_id_number(req.subject), id, req.now))
 
 
 @api.route("/v1/me/messages/{id}", "DELETE", roles=(auth.DEPOSITOR,), status=204, errors=(404,),
            summary="Delete a message (删除): it leaves every box")
 def delete_message(req: Request, id: str) -> None:
-    inbox.delete(owner_of(req.subject), id)
+    inbox.delete(auth.caller_id_number(req.subject), id)

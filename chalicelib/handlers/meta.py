@@ -16,7 +16,7 @@ class Health(BaseModel):
 
 @api.route("/v1/openapi.json", roles=None, summary="OpenAPI 3.1 document of every route")
 def openapi_document(req: Request) -> dict:
-    from chalicelib.http import openapi
+    from chalicelib.http import openapi  # lazy: walks every route's models, only when the document is asked for
 
     return openapi.build()
 

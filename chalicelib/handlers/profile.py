@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.fields import Mobile
+from chalicelib.fields import Mobile, SmsCode
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.services import credentials, phones, subscriptions
@@ -23,12 +23,12 @@ class PasswordChangeIn(_In):
 
 class PhoneChangeIn(_In):
     new_phone: Mobile      # checked at parse time, so a malformed phone is 400 before the step-up is asked for
-    sms_code: str = Field(min_length=1, max_length=16)
+    sms_code: SmsCode
 
 
 class SubscriptionIn(_In):
     subscribed: bool
-    sms_code: str = Field(min_length=1, max_length=16)
+    sms_code: SmsCode
 
 
 class SubscriptionOut(BaseModel):

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib import masking
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import PageQuery, envelope, page
@@ -40,8 +41,6 @@ class ReviewItem(BaseModel):
 
     @classmethod
     def of(cls, r: BusinessRecord) -> ReviewItem:
-        from chalicelib import masking
-
         return cls(serial_no=r.serial_no, kind=r.kind, type=r.type, title=r.title, owner=masking.scrub(r.owner),
                    status=r.status, submitted_at=r.submitted_at, decided_at=r.decided_at, decided_by=r.decided_by,
                    opinion=r.opinion, amount=r.amount,

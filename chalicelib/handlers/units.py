@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import secrets
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import fields
-from chalicelib.fields import IdNumber, Mobile, OrgName, PersonName
+from chalicelib.fields import BankAccountNo, Code, IdNumber, Mobile, OrgName, Period, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
@@ -21,28 +20,16 @@ from chalicelib.http.idempotency import request_serial, serial_from_key
 from chalicelib.http.pagination import PageQuery, envelope
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
-from chalicelib.rules import remittance as periods
 from chalicelib.services import roster, units
 from chalicelib.store.rosters import Roster, RosterLine
 
 api = Api(__name__, tag="units")
 UNIT = (auth.UNIT,)
 
-AccountNo = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-BankAccount = Field(default=None, pattern=r"^\d{13,19}$", description="bank account number, 13-19 digits")
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def _period(value: str) -> str:
-    periods.parse_period(value)
-    return value
-
-
-def _mobile(value: str) -> str:
-    return fields.mobile(value)
 
 
 # ---------------------------------------------------------------- models
@@ -65,15 +52,10 @@ class UnitOut(BaseModel):
 class ChangeIn(_In):
     name: OrgName | None = Field(default=None, min_length=1, max_length=100)
     agent_name: PersonName | None = Field(default=None, min_length=1, max_length=40)
-    agent_phone: str | None = None
+    agent_phone: Mobile | None = None
     bank_name: OrgName | None = Field(default=None, min_length=1, max_length=60)
-    bank_account: str | None = BankAccount
+    bank_account: BankAccountNo | None = None
     reason: str = Field(min_length=1, max_length=200, description="变更原因")
-
-    @field_validator("agent_phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else _mobile(value)
 
 
 class EmployeeOut(BaseModel):
@@ -121,18 +103,13 @@ class EmployeeChangeIn(_In):
     phone: Mobile | None = None
     reason: str = Field(default="单位申请变更职工信息", min_length=1, max_length=200, description="变更原因")
 
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else _mobile(value)
-
 
 class SealIn(_In):
     reason: str = Field(min_length=1, max_length=200, description="封存原因, e.g. 离职")
 
 
 class BaseLine(_In):
-    account_no: str = AccountNo
+    account_no: Code
     base: Money
 
 
@@ -154,22 +131,12 @@ class BaseAdjustmentOut(BaseModel):
 
 
 class RosterIn(_In):
-    period: str = Field(description="清册年月 YYYYMM")
-
-    @field_validator("period")
-    @classmethod
-    def _ok(cls, value: str) -> str:
-        return _period(value)
+    period: Period = Field(description="清册年月 YYYYMM")
 
 
 class BackLine(_In):
-    account_no: str = AccountNo
-    end_period: str = Field(description="补缴至 YYYYMM")
-
-    @field_validator("end_period")
-    @classmethod
-    def _ok(cls, value: str) -> str:
-        return _period(value)
+    account_no: Code
+    end_period: Period = Field(description="补缴至 YYYYMM")
 
 
 class BackPaymentIn(_In):
@@ -177,7 +144,7 @@ class BackPaymentIn(_In):
 
 
 class PayIn(_In):
-    bank_account: str | None = BankAccount
+    bank_account: BankAccountNo | None = None
 
 
 class RosterOut(BaseModel):

@@ -18,7 +18,6 @@ from chalicelib.http.idempotency import request_serial
 from chalicelib.money import Money, MoneyOut
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.services import withdrawals
-from chalicelib.services.appointments import owner_of
 from chalicelib.store.business import BusinessRecord
 
 api = Api(__name__, tag="withdrawals")
@@ -142,7 +141,7 @@ def withdrawal_types(req: Request) -> list[TypeOut]:
                     max_amount=v.max_amount if v.eligible else None, message=v.message,
                     review=rules[v.type].review, closes_account=rules[v.type].closes_account,
                     details_fields=list(DETAILS[v.type].model_fields))
-            for v in withdrawals.types(owner_of(req.subject), req.now)]
+            for v in withdrawals.types(auth.caller_id_number(req.subject), req.now)]
 
 
 @api.route("/v1/withdrawals", "POST", roles=(auth.DEPOSITOR,), body=WithdrawalIn, response=WithdrawalOut,
@@ -150,7 +149,7 @@ def withdrawal_types(req: Request) -> list[TypeOut]:
            summary="Withdraw (提取): automatic types are paid at once, the others wait for the center's review")
 def apply_for_withdrawal(req: Request) -> WithdrawalOut:
     b = req.body
-    record = withdrawals.apply(id_number=owner_of(req.subject), kind=b.type, amount=b.amount,
+    record = withdrawals.apply(id_number=auth.caller_id_number(req.subject), kind=b.type, amount=b.amount,
                                card_id=b.bank_card_id, details=_details(b.type, b.details),
                                serial=request_serial(req, "TQ"), now=req.now,
                                actor=f"depositor:{req.subject}", source=req.source_ip or None)
@@ -160,4 +159,4 @@ def apply_for_withdrawal(req: Request) -> WithdrawalOut:
 @api.route("/v1/withdrawals/{serial_no}", roles=(auth.DEPOSITOR,), response=WithdrawalOut, errors=(404,),
            summary="One of my withdrawal applications and its decision")
 def withdrawal(req: Request, serial_no: str) -> WithdrawalOut:
-    return WithdrawalOut.of(withdrawals.get(owner_of(req.subject), serial_no))
+    return WithdrawalOut.of(withdrawals.get(auth.caller_id_number(req.subject), serial_no))

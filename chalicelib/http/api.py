@@ -98,7 +98,7 @@ def _json_response(status: int, body: Any, headers: dict[str, str] | None = None
 
 
 def error_response(exc: errors.ApiError, headers: dict[str, str] | None = None) -> Response:
-    return _json_response(exc.status, exc.body(), {**exc.headers, **(headers or {})})
+    return _json_response(errors.status_of(exc), exc.body(), {**errors.headers_of(exc), **(headers or {})})
 
 
 def to_jsonable(result: Any) -> Any:
@@ -228,7 +228,7 @@ def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: di
                 try:
                     return _shape(route, fn(req, **path_params))
                 except errors.ApiError as exc:
-                    return exc.status, exc.body(), exc.headers
+                    return errors.status_of(exc), exc.body(), errors.headers_of(exc)
 
             (status, body, extra), replayed = idempotency.run(
                 scope=req.scope(), key=key,
@@ -248,7 +248,7 @@ def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: di
             extra["Cache-Control"] = route.cache_control
         return _json_response(status, body, {**extra, **out_headers})
     except errors.ApiError as exc:
-        status = exc.status
+        status = errors.status_of(exc)
         return error_response(exc, out_headers)
     except Exception as exc:
         from chalicelib.store.transient import is_transient

@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 
 from chalicelib import clock, errors, policy, settings
+from chalicelib.store.users import Session, User
 
 DEPOSITOR, UNIT, DEVELOPER, OPERATOR = "depositor", "unit", "developer", "operator"
 ROLES = (DEPOSITOR, UNIT, DEVELOPER, OPERATOR)
@@ -136,7 +137,6 @@ def open_session(subject: str, role: str, *, now: datetime | None = None, family
                  op_role: str | None = None):
     """Create a session (the server-side half of a login) and return it. The session is the
     refresh-token family: revoking it ends every access and refresh token issued under it."""
-    from chalicelib.store.users import Session
 
     now = now or clock.now()
     sec = policy.get().security
@@ -158,8 +158,6 @@ def open_session(subject: str, role: str, *, now: datetime | None = None, family
 
 
 def revoke_session(session_id: str) -> None:
-    from chalicelib.store.users import Session
-
     try:
         Session(session_id=session_id).update(actions=[Session.revoked.set(True)],
                                               condition=Session.session_id.exists())
@@ -169,7 +167,6 @@ def revoke_session(session_id: str) -> None:
 
 def revoke_sessions_of(subject: str, *, role: str, keep: str | None = None) -> int:
     """End every session of ``subject`` in ``role`` (password reset/change), except ``keep``."""
-    from chalicelib.store.users import Session
 
     ended = 0
     for item in Session.subject_index.query(subject):
@@ -189,7 +186,6 @@ def check_session(session_id: str, subject: str, now: datetime, *, role: str | N
                   op_role: str | None = None):
     """The session must exist, belong to the subject (and role), be unrevoked, within its absolute and
     idle limits. Returns the session."""
-    from chalicelib.store.users import Session
 
     try:
         session = Session.get(session_id)
@@ -242,3 +238,12 @@ def verify_step_up(token: str | None, principal: Principal, *, now: datetime) ->
     if (claims.get("sid") != principal.session_id or claims.get("sub") != principal.subject
             or claims.get("role") != principal.role):
         raise errors.Unauthenticated("身份验证无效，请重新验证", details={"step_up": "required"})
+
+
+def caller_id_number(user_id: str) -> str:
+    """The ID number of the logged-in depositor (role ``citizen``: ``req.subject`` is the user id); 401 when the
+    user is gone."""
+    try:
+        return User.get(user_id).id_number
+    except User.DoesNotExist:
+        raise errors.Unauthenticated("登录信息无效，请重新登录") from None

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import errors
+from chalicelib.http import auth
 
 T = TypeVar("T")
 
@@ -54,7 +55,6 @@ _NONCE = 12
 
 def _key() -> bytes:
     """256 bits for AES-GCM, derived from the stage secret (its own label, so no other use shares the key)."""
-    from chalicelib.http import auth
 
     return hashlib.sha256(("cursor-aes-gcm:" + auth.secret()).encode()).digest()
 

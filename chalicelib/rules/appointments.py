@@ -20,7 +20,7 @@ import datetime as dt
 
 import chinese_calendar
 
-from chalicelib import errors
+from chalicelib.rules import refusals
 
 FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
 
@@ -44,13 +44,13 @@ def is_service_day(day: dt.date) -> bool:
 
 def check_bookable(day: dt.date, *, today: dt.date, days_ahead: int) -> None:
     if day <= today:
-        raise errors.NotEligible("只能预约明天及以后的日期")
+        raise refusals.NotEligible("只能预约明天及以后的日期")
     if (day - today).days > days_ahead:
-        raise errors.NotEligible(f"最多预约 {days_ahead} 天以内的日期")
+        raise refusals.NotEligible(f"最多预约 {days_ahead} 天以内的日期")
     if not is_service_day(day):
-        raise errors.NotEligible("该日为周末或法定节假日，网点不办理预约业务")
+        raise refusals.NotEligible("该日为周末或法定节假日，网点不办理预约业务")
 
 
 def check_slot(slot: str, slots: list[str]) -> None:
     if slot not in slots:
-        raise errors.ValidationFailed.field("slot", "该网点没有这个预约时段")
+        raise refusals.InvalidField.field("slot", "该网点没有这个预约时段")

@@ -13,27 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 from chalicelib import money
+from chalicelib.fields import parse_percent
 from chalicelib.policy import Deposit
-from chalicelib.rules import remittance as periods
+from chalicelib.rules import periods
 
 T = TypeVar("T")
 
 
 def parse_ratio(value: str | Decimal) -> Decimal:
-    """``"12"`` → Decimal("12"); refuses floats, non-numbers and more than two decimals."""
-    if isinstance(value, bool) or not isinstance(value, (str, Decimal)):
-        raise ValueError('缴存比例须为字符串，如 "12"')
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ValueError('缴存比例须为数字，如 "12"') from None
-    if not number.is_finite() or number.as_tuple().exponent < -2:
-        raise ValueError("缴存比例最多两位小数")
-    return number
+    """``"12"`` → Decimal("12"): the percent field rule (``fields.parse_percent``) with at most two decimals."""
+    return parse_percent(value, places=2, what="缴存比例")
 
 
 def ratio_text(ratio: Decimal) -> str:

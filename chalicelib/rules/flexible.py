@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from chalicelib import clock, errors
+from chalicelib import clock, money
 from chalicelib.policy import Flexible
+from chalicelib.rules import periods, refusals
 
 UNSETTLED_LOAN_STATUSES = ("applying", "approved", "normal", "overdue")
 
@@ -32,62 +33,61 @@ def deposit_year(day: dt.date | dt.datetime, settlement_month: int = 6, settleme
 def check_adjustment(*, amount: int, now: dt.datetime, used_this_year: int, rules: Flexible) -> None:
     local = now.astimezone(clock.CHINA)
     if local.month != rules.adjustment_month:
-        raise errors.WindowClosed(f"月缴存额每年 {rules.adjustment_month} 月调整", details={
+        raise refusals.WindowClosed(f"月缴存额每年 {rules.adjustment_month} 月调整", details={
             "adjustment_month": rules.adjustment_month})
     if used_this_year >= rules.adjustments_per_year:
-        raise errors.AlreadyDone(f"本缴存年度已调整过 {used_this_year} 次，每年可调整 {rules.adjustments_per_year} 次")
+        raise refusals.AlreadyDone(
+            f"本缴存年度已调整过 {used_this_year} 次，每年可调整 {rules.adjustments_per_year} 次")
     check_amount(amount, rules)
 
 
 def check_amount(amount: int, rules: Flexible) -> None:
-    from chalicelib import money
 
     if not (rules.monthly_amount_min <= amount <= rules.monthly_amount_max):
         low, high = money.format(rules.monthly_amount_min), money.format(rules.monthly_amount_max)
-        raise errors.ValidationFailed.field("amount", f"须在 {low} 至 {high} 元之间",
+        raise refusals.InvalidField.field("amount", f"须在 {low} 至 {high} 元之间",
                                             message="月缴存额超出本市规定范围")
 
 
 def check_flexible(kind: str, status: str) -> None:
     if kind != "flexible":
-        raise errors.NotEligible("该业务仅限灵活就业缴存人办理")
+        raise refusals.NotEligible("该业务仅限灵活就业缴存人办理")
     if status == "closed":
-        raise errors.NotEligible("账户已销户")
+        raise refusals.NotEligible("账户已销户")
     if status == "frozen":
-        raise errors.NotEligible("账户已冻结，请到网点办理")
+        raise refusals.NotEligible("账户已冻结，请到网点办理")
 
 
 def check_seal(kind: str, status: str) -> None:
     check_flexible(kind, status)
     if status == "sealed":
-        raise errors.AlreadyDone("账户已封存")
+        raise refusals.AlreadyDone("账户已封存")
 
 
 def check_unseal(kind: str, status: str) -> None:
     check_flexible(kind, status)
     if status == "normal":
-        raise errors.AlreadyDone("账户状态正常，无需启封")
+        raise refusals.AlreadyDone("账户状态正常，无需启封")
 
 
 def check_exit(*, kind: str, status: str, loan_statuses: list[str]) -> None:
     check_flexible(kind, status)
     if status != "sealed":
-        raise errors.NotEligible("退出缴存提取须先封存账户")
+        raise refusals.NotEligible("退出缴存提取须先封存账户")
     if any(s in UNSETTLED_LOAN_STATUSES for s in loan_statuses):
-        raise errors.NotEligible("您有未结清的住房公积金贷款，不能退出缴存")
+        raise refusals.NotEligible("您有未结清的住房公积金贷款，不能退出缴存")
 
 
 def check_depositing(kind: str, status: str) -> None:
     """Remittance and back-payment need a normal flexible account."""
     check_flexible(kind, status)
     if status == "sealed":
-        raise errors.NotEligible("账户已封存，请先启封")
+        raise refusals.NotEligible("账户已封存，请先启封")
 
 
 def paid_through_after_unseal(*, paid_through: str | None, opened_on: str, unsealed: dt.date) -> str | None:
     """缴至年月 after 启封 on ``unsealed``: the month before the month of unsealing, so that month is the first due
     and no sealed month is owed; never earlier than it was (a month paid stays paid)."""
-    from chalicelib.rules import remittance as periods
 
     before = periods.shift(periods.period_of(unsealed), -1)
     first_due = periods.first_unpaid(paid_through, opened_on)

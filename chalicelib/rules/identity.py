@@ -123,13 +123,19 @@ def phone_problem(value: str) -> str | None:
     return None
 
 
+def normalize_card_no(value: str) -> str:
+    """Digits only: the spaces and dashes people type in a card number are dropped."""
+    return re.sub(r"[\s-]", "", value or "")
+
+
 def card_problem(value: str) -> str | None:
-    """Why ``value`` is not a plausible bank card number (12-19 digits, Luhn), or None."""
-    value = value.strip().replace(" ", "")
+    """Why ``value`` is not a plausible bank card number (12-19 ASCII digits once spaces and dashes are dropped,
+    Luhn), or None. The one card rule: binding a card, a developer's loan repayment account, ``gjj import``."""
+    value = normalize_card_no(value)
     if not value.isascii() or not re.fullmatch(r"[0-9]{12,19}", value):
         return "银行卡号须为12至19位数字"
     if not luhn_valid(value):
-        return "银行卡号校验不正确，请核对"
+        return "银行卡号校验未通过，请核对卡号"
     return None
 
 

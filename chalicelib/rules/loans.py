@@ -28,6 +28,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from chalicelib import money
+from chalicelib.rules import refusals
+
 Method = Literal["equal_installment", "equal_principal"]
 Mode = Literal["shorten_term", "lower_payment"]
 Home = Literal["first", "second"]
@@ -341,33 +344,31 @@ def check_prepayment(*, status: str, paid_periods: int, balance_fen: int, amount
     ``amount_fen`` is what the borrower pays; ``principal_fen`` what is left of it for the balance once the interest
     accrued since the last installment is paid (default: all of it)."""
     principal_fen = amount_fen if principal_fen is None else principal_fen
-    from chalicelib import errors, money
 
     check_servicing(status)
     if paid_periods < rules.min_months_repaid:
-        raise errors.NotEligible(f"正常还款满 {rules.min_months_repaid} 期后方可提前还款，已还 {paid_periods} 期",
+        raise refusals.NotEligible(f"正常还款满 {rules.min_months_repaid} 期后方可提前还款，已还 {paid_periods} 期",
                                  details={"reason": "min_months_repaid"})
     if used_this_year >= rules.times_per_year:
-        raise errors.NotEligible(f"每年可提前还款 {rules.times_per_year} 次，本年度已办理",
+        raise refusals.NotEligible(f"每年可提前还款 {rules.times_per_year} 次，本年度已办理",
                                  details={"reason": "times_per_year"})
     if amount_fen < rules.min_amount:
-        raise errors.ValidationFailed.field("amount", f"每次提前还款不少于 {money.format(rules.min_amount)} 元",
+        raise refusals.InvalidField.field("amount", f"每次提前还款不少于 {money.format(rules.min_amount)} 元",
                                             message="提前还款金额低于最低金额")
     if principal_fen >= balance_fen:
-        raise errors.ValidationFailed.field("amount", f"须小于贷款余额 {money.format(balance_fen)} 元",
+        raise refusals.InvalidField.field("amount", f"须小于贷款余额 {money.format(balance_fen)} 元",
                                             message="提前还款金额须小于贷款余额；一次还清请办理提前结清")
 
 
 def check_servicing(status: str) -> None:
     """Prepayment and settlement need a loan in normal repayment (no arrears: 没有贷款结欠)."""
-    from chalicelib import errors
 
     if status == "overdue":
-        raise errors.NotEligible("贷款有逾期未还款项，请先归还逾期款项", details={"reason": "overdue"})
+        raise refusals.NotEligible("贷款有逾期未还款项，请先归还逾期款项", details={"reason": "overdue"})
     if status == "settled":
-        raise errors.AlreadyDone("贷款已结清")
+        raise refusals.AlreadyDone("贷款已结清")
     if status != "normal":
-        raise errors.NotEligible("贷款尚未发放，不能办理", details={"reason": "not_disbursed"})
+        raise refusals.NotEligible("贷款尚未发放，不能办理", details={"reason": "not_disbursed"})
 
 
 # ---------------------------------------------------------------- installments as the center charges them

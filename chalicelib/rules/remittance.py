@@ -1,6 +1,7 @@
 """Flexible-employment remittance rules (灵活就业 汇缴/补缴): pure functions of dates and the policy.
 
-* deposit periods are ``YYYYMM`` strings (as in "汇缴201809");
+* deposit periods are ``YYYYMM`` strings (as in "汇缴201809"), counted by ``chalicelib/rules/periods.py`` (its names are
+  re-exported here for the callers that read them from this module);
 * the window (汇缴时间): days ``first_day``..``last_day`` of each month, ``opens_at`` (inclusive) to
   ``closes_at`` (exclusive), China time — Taiyuan: 1st–25th, 08:00–17:00;
 * 汇缴 pays the current month, once, and only when every earlier month is paid (otherwise 补缴 first);
@@ -19,55 +20,18 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chalicelib import clock, errors
+from chalicelib import clock, money
 from chalicelib.policy import BackPayment, Window
-
-# ---------------------------------------------------------------- periods (缴存年月)
-
-
-def period_of(day: dt.date | dt.datetime) -> str:
-    if isinstance(day, dt.datetime):
-        day = day.astimezone(clock.CHINA).date()
-    return f"{day.year:04d}{day.month:02d}"
-
-
-def parse_period(period: str) -> tuple[int, int]:
-    if not isinstance(period, str) or len(period) != 6 or not period.isdigit():
-        raise ValueError("缴存年月须为 YYYYMM")
-    year, month = int(period[:4]), int(period[4:])
-    if not (1 <= month <= 12) or year < 1990 or year > 2200:
-        raise ValueError("缴存年月须为 YYYYMM")
-    return year, month
-
-
-def shift(period: str, months: int) -> str:
-    year, month = parse_period(period)
-    index = year * 12 + (month - 1) + months
-    return f"{index // 12:04d}{index % 12 + 1:02d}"
-
-
-def next_period(period: str) -> str:
-    return shift(period, 1)
-
-
-def months_between(first: str, last: str) -> int:
-    """How many periods ``first``..``last`` inclusive (0 when last is before first)."""
-    y1, m1 = parse_period(first)
-    y2, m2 = parse_period(last)
-    return max(0, (y2 * 12 + m2) - (y1 * 12 + m1) + 1)
-
-
-def periods(first: str, last: str) -> list[str]:
-    return [shift(first, i) for i in range(months_between(first, last))]
-
-
-def first_unpaid(paid_through: str | None, opened_on: str) -> str:
-    """The first period not yet paid: after ``paid_through``, or the opening month of a new account."""
-    opened = period_of(dt.date.fromisoformat(opened_on))
-    if not paid_through:
-        return opened
-    return next_period(paid_through)
-
+from chalicelib.rules import refusals
+from chalicelib.rules.periods import (  # noqa: F401 (also this module's public names, as before)
+    first_unpaid,
+    months_between,
+    next_period,
+    parse_period,
+    period_of,
+    periods,
+    shift,
+)
 
 # ---------------------------------------------------------------- the figures in force for a month
 
@@ -140,12 +104,12 @@ def check_remittance(*, period: str, now: dt.datetime, paid_through: str | None,
     current = period_of(now)
     due = first_unpaid(paid_through, opened_on)
     if paid_through and months_between(period, paid_through) > 0:
-        raise errors.AlreadyDone(f"{period} 已缴存，无需重复缴存", details={"paid_through": paid_through})
+        raise refusals.AlreadyDone(f"{period} 已缴存，无需重复缴存", details={"paid_through": paid_through})
     if period != current:
-        raise errors.NotEligible(f"汇缴只能缴存当月（{current}），往月请办理补缴",
+        raise refusals.NotEligible(f"汇缴只能缴存当月（{current}），往月请办理补缴",
                                  details={"period": current})
     if due != current:
-        raise errors.NotEligible(f"{due} 起尚未缴存，请先补缴至 {shift(current, -1)}",
+        raise refusals.NotEligible(f"{due} 起尚未缴存，请先补缴至 {shift(current, -1)}",
                                  details={"from_period": due, "end_period": shift(current, -1)})
 
 
@@ -169,22 +133,22 @@ def quote_back_payment(*, end_period: str, now: dt.datetime, paid_through: str |
     first = first_unpaid(paid_through, opened_on)
     opened = period_of(dt.date.fromisoformat(opened_on))
     if rules.max_months == 0:
-        raise errors.NotEligible("本市不办理补缴")
+        raise refusals.NotEligible("本市不办理补缴")
     if months_between(end_period, shift(current, -1)) == 0:
-        raise errors.NotEligible(f"补缴只能补至上月（{shift(current, -1)}），当月请办理汇缴",
+        raise refusals.NotEligible(f"补缴只能补至上月（{shift(current, -1)}），当月请办理汇缴",
                                  details={"max_end_period": shift(current, -1)})
     if not rules.before_opening and months_between(opened, end_period) == 0:
-        raise errors.NotEligible("开户之前的月份不能补缴", details={"opened": opened})
+        raise refusals.NotEligible("开户之前的月份不能补缴", details={"opened": opened})
     if months_between(first, end_period) == 0:
-        raise errors.AlreadyDone(f"已缴存至 {paid_through}，无需补缴", details={"paid_through": paid_through})
+        raise refusals.AlreadyDone(f"已缴存至 {paid_through}，无需补缴", details={"paid_through": paid_through})
     months = months_between(first, end_period)
     if months > rules.max_months:
-        raise errors.NotEligible(f"一次最多补缴 {rules.max_months} 个月",
+        raise refusals.NotEligible(f"一次最多补缴 {rules.max_months} 个月",
                                  details={"from_period": first, "max_end_period": shift(first, rules.max_months - 1)})
     months_paid = tuple(periods(first, end_period))
     amounts = amounts_for(months_paid, history, monthly_amount)
     if any(a <= 0 for a in amounts):
-        raise errors.NotEligible("月缴存额未设定，请到网点办理")
+        raise refusals.NotEligible("月缴存额未设定，请到网点办理")
     return BackPaymentQuote(from_period=first, end_period=end_period, months=months, amount=sum(amounts),
                             periods=months_paid, amounts=amounts)
 
@@ -212,7 +176,6 @@ class Due:
 def remittance_due(*, now: dt.datetime, status: str, paid_through: str | None, opened_on: str,
                    monthly_amount: int, rules: BackPayment, history: Sequence[MonthlyTerms] = ()) -> Due:
     """The same rule as ``check_remittance`` (what POST accepts), said as a quote instead of a refusal."""
-    from chalicelib import money
 
     current = period_of(now)
     amount = amounts_for((current,), history, monthly_amount)[0]
@@ -230,7 +193,7 @@ def remittance_due(*, now: dt.datetime, status: str, paid_through: str | None, o
     try:
         quote = quote_back_payment(end_period=end, now=now, paid_through=paid_through, opened_on=opened_on,
                                    monthly_amount=monthly_amount, rules=rules, history=history)
-    except errors.ApiError as refusal:      # e.g. no monthly amount set: say why instead of quoting
+    except refusals.Refusal as refusal:      # e.g. no monthly amount set: say why instead of quoting
         return Due(current, amount, "back_payment_first", f"{first} 起尚未缴存：{refusal.message}", from_period=first)
     more = "" if end == last else f"，其余月份（至 {last}）须再次补缴"
     return Due(current, amount, "back_payment_first",

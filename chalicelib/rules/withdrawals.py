@@ -46,8 +46,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from chalicelib import errors, money
+from chalicelib import money
 from chalicelib.policy import WithdrawalRule, Withdrawals
+from chalicelib.rules import periods, refusals
 from chalicelib.rules.loans import add_months
 
 UNSETTLED_LOAN_STATUSES = ("applying", "approved", "normal", "overdue")
@@ -150,10 +151,6 @@ def months_deposited(account: AccountFacts) -> int:
     return max(0, (year * 12 + month) - (account.opened_on.year * 12 + account.opened_on.month) + 1)
 
 
-def _period(day: dt.date) -> str:
-    return f"{day.year:04d}{day.month:02d}"
-
-
 def evaluate(kind: str, policy: Withdrawals, accounts: Sequence[AccountFacts], loans: Sequence[LoanFacts],
              history: History, today: dt.date, *, contract_no: str | None = None,
              person: PersonFacts | None = None, details: Mapping[str, str] | None = None) -> Verdict:
@@ -238,7 +235,7 @@ def _one(kind: str, rule: WithdrawalRule, policy: Withdrawals, acct: AccountFact
                        f"账户封存满 {rule.min_sealed_months} 个月后方可办理{rule.name}，"
                        f"{allowed_on.isoformat()} 起可办理")
     if rule.min_paid_months:
-        behind = not acct.paid_through or acct.paid_through < _period(add_months(today.replace(day=1), -1))
+        behind = not acct.paid_through or acct.paid_through < periods.period_of(add_months(today.replace(day=1), -1))
         if behind or months_deposited(acct) < rule.min_paid_months:
             return _no(kind, rule, acct, "paid_months",
                        f"须连续足额缴存满 {rule.min_paid_months} 个月方可办理{rule.name}")
@@ -304,7 +301,7 @@ def max_amount(rule: WithdrawalRule, policy: Withdrawals, balance: int, *, loan_
 def require(verdict: Verdict) -> None:
     """Raise the refusal a citizen understands when the verdict says no."""
     if not verdict.eligible:
-        raise errors.NotEligible(verdict.reason, details={"type": verdict.type, "reason": verdict.reason_code})
+        raise refusals.NotEligible(verdict.reason, details={"type": verdict.type, "reason": verdict.reason_code})
 
 
 def amount_to_take(verdict: Verdict, rule: WithdrawalRule, requested: int | None, balance: int) -> int:
@@ -313,16 +310,16 @@ def amount_to_take(verdict: Verdict, rule: WithdrawalRule, requested: int | None
     if requested is None:
         return verdict.max_amount
     if rule.closes_account and requested != verdict.max_amount:
-        raise errors.ValidationFailed.field(
+        raise refusals.InvalidField.field(
             "amount", f"{rule.name}须提取账户全部余额 {money.format(verdict.max_amount)} 元",
             message=f"{rule.name}将销户，须提取全部余额")
     if requested <= 0:
-        raise errors.ValidationFailed.field("amount", "须大于 0")
+        raise refusals.InvalidField.field("amount", "须大于 0")
     if requested > balance:
-        raise errors.InsufficientBalance(f"账户余额 {money.format(balance)} 元，不足本次提取金额",
+        raise refusals.InsufficientBalance(f"账户余额 {money.format(balance)} 元，不足本次提取金额",
                                          details={"max_amount": money.format(verdict.max_amount)})
     if requested > verdict.max_amount:
-        raise errors.NotEligible(f"本次最多可提取 {money.format(verdict.max_amount)} 元",
+        raise refusals.NotEligible(f"本次最多可提取 {money.format(verdict.max_amount)} 元",
                                  details={"type": verdict.type, "reason": "over_max",
                                           "max_amount": money.format(verdict.max_amount)})
     return requested

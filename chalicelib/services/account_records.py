@@ -24,6 +24,9 @@ from chalicelib.http import pagination
 from chalicelib.rules import balances
 from chalicelib.store.accounts import Account
 from chalicelib.store.ledger import DEPOSIT, WITHDRAWAL, LedgerEntry
+from chalicelib.store.loans import Loan
+from chalicelib.store.people import Person, Unit
+from chalicelib.store.users import User
 
 _CURRENT_ORDER = {"normal": 0, "sealed": 1, "frozen": 2, "closed": 3}
 
@@ -149,8 +152,6 @@ class AccountView:
 
 def profile(user_id: str):
     """(User, Person) of a logged-in depositor."""
-    from chalicelib.store.people import Person
-    from chalicelib.store.users import User
 
     try:
         user = User.get(user_id)
@@ -164,9 +165,6 @@ def profile(user_id: str):
 
 
 def account_view(id_number: str, account_no: str | None = None) -> AccountView:
-    from chalicelib.store.loans import Loan
-    from chalicelib.store.people import Person, Unit
-
     accounts = accounts_of(id_number)
     if account_no:
         matching = [a for a in accounts if a.account_no == account_no]

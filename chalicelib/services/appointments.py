@@ -20,9 +20,11 @@ from chalicelib import clock, errors, fanout, log, policy
 from chalicelib.rules import appointments as rules
 from chalicelib.services import notify
 from chalicelib.services.ledger import _failed_label, _LabelledTransaction
+from chalicelib.store import base
 from chalicelib.store.appointments import Appointment, slot_pk
 from chalicelib.store.content import Branch
 from chalicelib.store.kv import StateItem
+from chalicelib.store.people import Person
 
 logger = log.get("appointments")
 _RETRIES = 12
@@ -69,8 +71,6 @@ def book(*, appointment_id: str, id_number: str, branch_id: str, day: dt.date, s
         raise errors.AlreadyDone("您已预约该时段")
 
     if phone is None or name is None:
-        from chalicelib.store.people import Person
-
         try:
             person = Person.get(id_number)
             name, phone = name or person.name, phone or person.phone
@@ -196,16 +196,4 @@ def _get(appointment_id: str) -> Appointment | None:
 
 
 def _connection():
-    from chalicelib.store import base
-
     return base.connection()
-
-
-def owner_of(user_id: str) -> str:
-    """The id number of a logged-in depositor (``req.subject`` is the user id)."""
-    from chalicelib.store.users import User
-
-    try:
-        return User.get(user_id).id_number
-    except User.DoesNotExist:
-        raise errors.Unauthenticated("登录信息无效，请重新登录") from None

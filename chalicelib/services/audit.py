@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import clock, log, masking
+from chalicelib.store.audit import AuditEvent
 
 logger = log.get("audit")
 
@@ -39,7 +40,6 @@ def build(event: str, *, role: str, who: str | None, result: str, now: datetime 
           source: str | None = None, details: dict[str, Any] | None = None):
     """An unsaved audit event, masked, for a caller that writes it inside its own transaction
     (``tx.save(audit.build(...))``)."""
-    from chalicelib.store.audit import AuditEvent
 
     now = now or clock.now()
     local = now.astimezone(clock.CHINA)
@@ -66,6 +66,5 @@ def record(event: str, *, role: str, who: str | None, result: str, now: datetime
 
 def events_of(role: str, who: str) -> list:
     """The audit events of one principal, oldest first (operators' tools and tests)."""
-    from chalicelib.store.audit import AuditEvent
 
     return list(AuditEvent.query(actor_key(role, who)))

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DeleteError
 
+from chalicelib.store.kv import StateItem
+
 ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"   # no 0/O, 1/I/L-likes, 2/Z, 5/S, 8/B
 LENGTH = 4
 TTL_SECONDS = 300
@@ -35,7 +37,6 @@ def render(text: str) -> bytes:
 
 def create(*, now: datetime) -> tuple[str, str, str]:
     """A new captcha: ``(captcha_id, image_png_base64, text)``; the text is for tests only."""
-    from chalicelib.store.kv import StateItem
 
     captcha_id = secrets.token_urlsafe(16)
     text = new_text()
@@ -46,7 +47,6 @@ def create(*, now: datetime) -> tuple[str, str, str]:
 
 def check(captcha_id: str | None, answer: str | None, *, now: datetime) -> bool:
     """True once for the right answer within its lifetime; the captcha is consumed by any check."""
-    from chalicelib.store.kv import StateItem
 
     if not captcha_id or not answer or len(captcha_id) > 64 or len(answer) > 16:
         return False

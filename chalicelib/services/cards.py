@@ -1,7 +1,7 @@
 """Bank cards (银行卡绑定): binding, the list of bound cards, unbinding; and the bound card a payment uses.
 
 * Binding needs a step-up token (the route checks it), a card number of 12 to 19 digits passing the Luhn
-  check (``rules.identity.luhn_valid``) and a bank name. A card already bound by the same person is refused (409
+  check (``chalicelib.fields.Card``) and a bank name. A card already bound by the same person is refused (409
   ``ALREADY_DONE``): the card id is derived from the person and the card number with a server-keyed HMAC,
   so the "not yet bound" condition of one conditional put rules out duplicates even when two binds race.
   A card unbound before is bound again under the same id.
@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, errors
-from chalicelib.rules import identity
+from chalicelib.http import auth
+from chalicelib.services import audit
 from chalicelib.store.cards import BankCard
-
-_DIGITS = re.compile(r"^\d{12,19}$")
 
 
 def card_of(id_number: str, card_id: str) -> BankCard:
@@ -37,19 +35,8 @@ def card_of(id_number: str, card_id: str) -> BankCard:
     return card
 
 
-def normalize_card_no(value: str) -> str:
-    """Digits only (spaces and dashes people type are dropped); raises ValueError with a reason."""
-    digits = re.sub(r"[\s-]", "", value or "")
-    if not _DIGITS.match(digits):
-        raise ValueError("银行卡号须为12至19位数字")
-    if not identity.luhn_valid(digits):
-        raise ValueError("银行卡号校验未通过，请核对卡号")
-    return digits
-
-
 def card_id_for(id_number: str, card_no: str) -> str:
     """A stable, opaque id for (person, card): says nothing about the card to anyone without the secret."""
-    from chalicelib.http import auth
 
     key = hashlib.sha256(("bank-card:" + auth.secret()).encode()).digest()
     digest = hmac.new(key, f"{id_number}|{card_no}".encode(), hashlib.sha256).hexdigest()
@@ -63,8 +50,6 @@ def bound_cards(id_number: str) -> list[BankCard]:
 
 def bind(id_number: str, *, card_no: str, bank_name: str, now: datetime, actor: str,
          source: str | None = None) -> BankCard:
-    from chalicelib.services import audit
-
     card = BankCard(id_number=id_number, card_id=card_id_for(id_number, card_no), card_no=card_no,
                     bank_name=bank_name, status="bound", bound_at=clock.iso(now))
     try:
@@ -81,8 +66,6 @@ def bind(id_number: str, *, card_no: str, bank_name: str, now: datetime, actor: 
 
 
 def unbind(id_number: str, card_id: str, *, now: datetime, actor: str, source: str | None = None) -> None:
-    from chalicelib.services import audit
-
     card = card_of(id_number, card_id)
     try:
         card.update(actions=[BankCard.status.set("unbound"), BankCard.unbound_at.set(clock.iso(now)),

@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pynamodb.exceptions import PutError
 
-from chalicelib import clock, policy, settings
+from chalicelib import clock, errors, policy, settings
 from chalicelib.adapters import ca
 from chalicelib.http import auth
+from chalicelib.services import audit
 from chalicelib.store.kv import StateItem
 
 KINDS = ca.KINDS
@@ -186,8 +187,6 @@ def revoke(*, kind: str, number: str, serial: str, reason: str, operator: str, n
     """Revoke certificate ``serial`` (hex, any case, leading zeros or not) of ``kind`` ``number``; its holder's
     sessions end. False when it was revoked before (nothing changes then). A certificate the server has seen must
     name ``kind`` ``number`` in its subject, else :class:`errors.Conflict` and nothing is revoked."""
-    from chalicelib import errors
-    from chalicelib.services import audit
 
     serial = canonical_serial(serial)
     holder = holder_of(serial)

@@ -12,6 +12,7 @@ from chalicelib import errors, policy
 from chalicelib.http import auth
 from chalicelib.rules.identity import normalize_id_number
 from chalicelib.services import audit, identity, lockout, notify, passwords, sms_codes
+from chalicelib.store.users import User
 
 
 def _tell(user, what: str, now: datetime) -> None:
@@ -26,7 +27,6 @@ def reset_password(*, name: str, id_number: str, sms_code: str, new_password: st
     source, then the code is checked, and only a caller who holds the code sent to the phone on record learns
     anything about the new password (it may not contain that phone). Every failure before the code is the
     same ``SMS_CODE_INVALID``; the code stays usable when only the new password is refused."""
-    from chalicelib.store.users import User
 
     id_number = normalize_id_number(id_number)
     _count_attempt(id_number, source, now=now)
@@ -67,8 +67,6 @@ def _count_attempt(id_number: str, source: str, *, now: datetime) -> None:
 
 def change_password(principal: auth.Principal, *, old_password: str, new_password: str, now: datetime,
                     source: str = "") -> None:
-    from chalicelib.store.users import User
-
     user = identity.current_user(principal.subject)
     key = lockout.key_for("depositor", user.user_id)
     lockout.check(key, now=now, captcha_ok=True)

@@ -20,6 +20,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib import clock, errors, masking, money, policy
 from chalicelib.services import account_records
+from chalicelib.store.kv import StateItem
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"      # Crockford base32: no I, L, O, U
 _CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{16}$")
@@ -64,8 +65,7 @@ def _date_cn(day: str) -> str:
 
 def issue(id_number: str, *, account_no: str | None, now: datetime) -> Issued:
     """Draw the certificate of the person's current account (or ``account_no`` of their own) and store its code."""
-    from chalicelib.adapters import pdf
-    from chalicelib.store.kv import StateItem
+    from chalicelib.adapters import pdf  # lazy: reportlab, only when a certificate is drawn
 
     view = account_records.account_view(id_number, account_no)
     acct, person = view.account, view.person
@@ -134,7 +134,6 @@ def issue(id_number: str, *, account_no: str | None, now: datetime) -> Issued:
 
 def verify(code: str, now: datetime) -> dict[str, str]:
     """What the certificate with ``code`` said (name and ID number masked); 404 if unknown or expired."""
-    from chalicelib.store.kv import StateItem
 
     if canonical(code) is None:
         raise errors.NotFound("未找到该缴存证明，请核对验证码")

@@ -32,9 +32,10 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, money, policy
+from chalicelib.http.pagination import page
 from chalicelib.rules import identity, loan_eligibility, retirement
 from chalicelib.rules import loans as loan_rules
-from chalicelib.services import audit, business, notify, uploads
+from chalicelib.services import audit, business, inbox, notify, uploads
 from chalicelib.store import base
 from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
@@ -42,6 +43,7 @@ from chalicelib.store.business import BusinessRecord
 from chalicelib.store.content import Property
 from chalicelib.store.developers import Building, Developer, Project
 from chalicelib.store.loans import STAGES, Loan, Stage
+from chalicelib.store.messages import Message
 from chalicelib.store.people import Person
 
 PROJECT, BUILDING, MATERIAL, LOAN = "project", "building", "project_material", "loan_application"
@@ -127,8 +129,6 @@ def project_of(developer_no: str, project_no: str) -> Project:
 
 
 def projects_page(developer_no: str, *, limit: int, cursor: str | None, scope: str):
-    from chalicelib.http.pagination import page
-
     return page(Project.developer_index.query, hash_key=developer_no, scan_index_forward=False, limit=limit,
                 cursor=cursor, scope=scope)
 
@@ -190,8 +190,6 @@ def _approved_project(developer_no: str, project_no: str) -> Project:
 
 
 def buildings_page(developer_no: str, project_no: str, *, limit: int, cursor: str | None, scope: str):
-    from chalicelib.http.pagination import page
-
     project_of(developer_no, project_no)
     return page(Building.query, hash_key=project_no, limit=limit, cursor=cursor, scope=scope)
 
@@ -404,8 +402,6 @@ def buyer_decision(id_number: str, serial: str, *, confirm: bool, now: dt.dateti
 
 def _close_todo(id_number: str, serial: str, now: dt.datetime) -> None:
     """The to-do asking for this confirmation moves to the read box (it is answered)."""
-    from chalicelib.services import inbox
-    from chalicelib.store.messages import Message
 
     for msg in Message.box_index.query(Message.box_key_for(id_number, "todo"), filter_condition=(
             Message.serial_no == serial)):

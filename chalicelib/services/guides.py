@@ -27,15 +27,19 @@ class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Slug = Field(pattern=r"^[a-z0-9-]{1,40}$")
+"""The id of an FAQ or a service channel in the data files: lower-case ASCII, digits and ``-``."""
+
+
 class Faq(_Item):
-    faq_id: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
+    faq_id: str = Slug
     category: str
     question: str
     answer: str
 
 
 class Channel(_Item):
-    channel_id: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
+    channel_id: str = Slug
     kind: str
     name: str
     contact: str | None = None

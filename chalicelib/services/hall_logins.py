@@ -27,7 +27,9 @@ from chalicelib import clock, errors, policy
 from chalicelib.services import audit, certificates, sessions
 from chalicelib.services.certificates import ROLE, CertificateRefused
 from chalicelib.services.sessions import TokenPair
+from chalicelib.store.developers import Developer
 from chalicelib.store.kv import StateItem
+from chalicelib.store.people import Unit
 
 CHALLENGE_BYTES = 32
 
@@ -75,13 +77,10 @@ def _latest_challenge(kind: str, number: str) -> str | None:
 
 def _holder_ok(kind: str, number: str) -> bool:
     if kind == "unit":
-        from chalicelib.store.people import Unit
-
         try:
             return Unit.get(number).status != "closed"
         except Unit.DoesNotExist:
             return False
-    from chalicelib.store.developers import Developer
 
     try:
         return Developer.get(number).status == "normal"

@@ -20,6 +20,11 @@ from chalicelib import errors
 from chalicelib.http import auth
 from chalicelib.rules.identity import id_number_problem, normalize_id_number, normalize_phone, phone_problem
 from chalicelib.services import audit, passwords, sms_codes
+from chalicelib.store import base
+from chalicelib.store.accounts import Account
+from chalicelib.store.kv import StateItem
+from chalicelib.store.people import Person
+from chalicelib.store.users import User
 
 PHONE_NOT_PROVEN = ("您在公积金中心登记的手机号由单位代为登记，尚未经本人核实，暂不能用于网上注册。"
                     "请携带身份证到公积金中心任一网点核实手机号后再注册")
@@ -32,8 +37,6 @@ def claim_key(kind: str, value: str) -> str:
 
 
 def user_by_id_number(id_number: str):
-    from chalicelib.store.users import User
-
     id_number = normalize_id_number(id_number or "")
     if not id_number:
         return None
@@ -42,8 +45,6 @@ def user_by_id_number(id_number: str):
 
 
 def user_by_phone(phone: str):
-    from chalicelib.store.users import User
-
     phone = normalize_phone(phone or "")
     if not phone:
         return None
@@ -52,8 +53,6 @@ def user_by_phone(phone: str):
 
 
 def user_by_id(user_id: str):
-    from chalicelib.store.users import User
-
     if not user_id:
         return None
     try:
@@ -82,8 +81,6 @@ def current_user(user_id: str):
 
 def person_in_records(id_number: str):
     """The person in the center's records who has an account, or None."""
-    from chalicelib.store.accounts import Account
-    from chalicelib.store.people import Person
 
     id_number = normalize_id_number(id_number or "")
     if not id_number:
@@ -135,9 +132,6 @@ def check_password(value: str, *, id_number: str | None, phone: str | None, fiel
 def create_user(*, id_number: str, phone: str, now: datetime, password: str | None = None,
                 query_password: str | None = None, alipay_user_id: str | None = None):
     """Write a user with its claims in one transaction; 409 when the ID number or phone is taken."""
-    from chalicelib.store import base
-    from chalicelib.store.kv import StateItem
-    from chalicelib.store.users import User
 
     user = User(user_id="u" + secrets.token_hex(8), id_number=id_number, phone=phone,
                 password_hash=passwords.hash_password(password) if password else None,

@@ -39,6 +39,7 @@ from chalicelib import clock, errors, fanout, log, money, policy
 from chalicelib.rules import balances as year_balances
 from chalicelib.rules import interest as interest_rules
 from chalicelib.rules import loans as loan_rules
+from chalicelib.rules import periods
 from chalicelib.services import ledger, notify
 from chalicelib.store.accounts import BOOK, Account
 from chalicelib.store.kv import StateItem
@@ -142,7 +143,7 @@ def _settle_batch(keys: list[str], day: dt.date, rate: Decimal, now: dt.datetime
             no = acct.account_no
             if earned > 0:
                 postings.append(ledger.Posting(no, serial_for(year, no), DEPOSIT, earned, "interest",
-                                               period=f"{day.year:04d}{day.month:02d}",
+                                               period=periods.period_of(day),
                                                note=f"{year}年度结息，年利率 {rate}%",
                                                value_date=day.isoformat(), carried=True))
                 seen[no] = int(acct.version or 0)
@@ -223,5 +224,5 @@ def closing_interest(acct: Account, serial_no: str, today: dt.date) -> ledger.Po
     if amount <= 0:
         return None
     return ledger.Posting(acct.account_no, f"{serial_no}I", DEPOSIT, amount, "interest",
-                          period=f"{today.year:04d}{today.month:02d}", business_serial=serial_no,
+                          period=periods.period_of(today), business_serial=serial_no,
                           note=f"销户结息，年利率 {rate}%", settles=accrued)

@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chalicelib import errors
+from chalicelib import errors, policy
 from chalicelib.rules import loans as rules
 from chalicelib.store.loans import Loan
 
@@ -102,7 +102,6 @@ def _period(p: rules.Period, paid: bool, offset: int = 0) -> PlanPeriod:
 def penalty_to_date(loan: Loan, today: dt.date) -> int | None:
     """罚息 accrued so far on an overdue loan's arrears (``arrears × rate / 360 × penalty_factor × days``), None when
     the loan is not overdue; the offset deduction charges it when it collects the arrears."""
-    from chalicelib import policy
 
     if loan.status != "overdue" or loan.arrears is None or not loan.overdue_since:
         return None

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import PutError
 
 from chalicelib import errors, policy
+from chalicelib.store.kv import StateItem
 
 
 @dataclass
@@ -36,8 +37,6 @@ def key_for(kind: str, ident: str) -> str:
 
 
 def state(key: str, *, now: datetime) -> State:
-    from chalicelib.store.kv import StateItem
-
     try:
         item = StateItem.get(key, "-")
     except StateItem.DoesNotExist:
@@ -63,7 +62,6 @@ def check(key: str, *, now: datetime, captcha_ok: bool) -> State:
 def fail(key: str, *, now: datetime) -> State:
     """Count one failure (atomically: concurrent guesses each count); the one that reaches the limit
     locks the account. Returns the new state."""
-    from chalicelib.store.kv import StateItem
 
     sec = policy.get().security
     ts = int(now.timestamp())
@@ -92,8 +90,6 @@ def fail(key: str, *, now: datetime) -> State:
 
 
 def reset(key: str) -> None:
-    from chalicelib.store.kv import StateItem
-
     StateItem(pk=key, sk="-").delete()
 
 

@@ -17,6 +17,8 @@ from chalicelib.http import auth
 from chalicelib.rules.identity import normalize_id_number, normalize_phone
 from chalicelib.services import audit, captchas, identity, lockout, passwords, sessions, sms_codes
 from chalicelib.services.sessions import TokenPair
+from chalicelib.store.kv import StateItem
+from chalicelib.store.users import User
 
 WRONG = "账号或密码错误"
 MAX_FACE_BYTES = 5 * 1024 * 1024
@@ -35,8 +37,6 @@ def _ok(event: str, user, *, now: datetime, source: str) -> TokenPair:
 
 
 def _upgrade_hash(user, password: str) -> None:
-    from chalicelib.store.users import User
-
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.update(actions=[User.password_hash.set(passwords.hash_password(password))])
 
@@ -83,8 +83,6 @@ def sms_login(phone: str, sms_code: str, *, now: datetime, source: str = "") -> 
 def alipay_login(auth_code: str, *, now: datetime, source: str = "") -> TokenPair:
     """Alipay user → bound user; else the person in the records (simulator: the code names them) is
     bound, registered if needed; else 404 "register first"."""
-    from chalicelib.store.kv import StateItem
-    from chalicelib.store.users import User
 
     try:
         who = alipay_adapter.client().identify(auth_code)

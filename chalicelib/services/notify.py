@@ -17,6 +17,8 @@ from pynamodb.exceptions import PutError
 
 from chalicelib import clock, fanout
 from chalicelib.store.messages import Message, OutboundSms
+from chalicelib.store.people import Person
+from chalicelib.store.users import User
 
 
 def message_id(now: datetime) -> str:
@@ -51,8 +53,6 @@ def queue_sms(sms_id: str, phone: str, text: str, *, now: datetime) -> bool:
 def citizen(id_number: str, *, title: str, body: str, kind: str, now: datetime, key: str,
             serial_no: str | None = None, sms_text: str | None = None) -> None:
     """Post a message and, if this person subscribed to SMS, queue one SMS keyed by ``kind#key``."""
-    from chalicelib.store.people import Person
-    from chalicelib.store.users import User
 
     post_message(id_number, title=title, body=body, kind=kind, now=now, serial_no=serial_no)
     users = list(User.id_number_index.query(id_number, limit=1))
@@ -82,8 +82,6 @@ def citizens(notices: Sequence[Notice], *, kind: str, now: datetime, stable: boo
 
     ``stable``: each message's id is derived from ``now`` and ``kind#key``, so telling the same notices again
     (a retry, with the same ``now``) writes the same messages instead of second ones."""
-    from chalicelib.store.people import Person
-    from chalicelib.store.users import User
 
     with Message.batch_write() as batch:
         for n in notices:

@@ -15,6 +15,7 @@ from chalicelib import clock, errors
 from chalicelib.http import auth
 from chalicelib.services import audit, captchas, lockout, passwords, sessions
 from chalicelib.services.sessions import TokenPair
+from chalicelib.store.users import Operator
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$")
 WRONG = "用户名或密码错误"
@@ -22,7 +23,6 @@ WRONG = "用户名或密码错误"
 
 def create_operator(username: str, password: str, op_role: str, *, now: datetime | None = None):
     """Create an operator; ValidationFailed for a bad name, role or password, Conflict when taken."""
-    from chalicelib.store.users import Operator
 
     if not isinstance(username, str) or not USERNAME_RE.match(username):
         raise errors.ValidationFailed.field("username", "用户名须为3至32位字母、数字、点、下划线或连字符")
@@ -48,8 +48,6 @@ def create_operator(username: str, password: str, op_role: str, *, now: datetime
 
 def login(username: str, password: str, *, captcha_id: str | None = None, captcha_answer: str | None = None,
           now: datetime, source: str = "") -> TokenPair:
-    from chalicelib.store.users import Operator
-
     try:
         operator = Operator.get(username) if username and username.strip() else None
     except Operator.DoesNotExist:

@@ -21,14 +21,13 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import errors, masking
 from chalicelib.http import auth
 from chalicelib.services import audit, identity, notify, sms_codes
+from chalicelib.store import base
+from chalicelib.store.kv import StateItem
+from chalicelib.store.people import Person
+from chalicelib.store.users import User
 
 
 def change_phone(principal: auth.Principal, *, new_phone: str, sms_code: str, now: datetime, source: str = "") -> None:
-    from chalicelib.store import base
-    from chalicelib.store.kv import StateItem
-    from chalicelib.store.people import Person
-    from chalicelib.store.users import User
-
     new_phone = identity.check_phone(new_phone, field="new_phone")
     user = identity.current_user(principal.subject)
     if new_phone == user.phone:

@@ -22,6 +22,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib import errors, policy
 from chalicelib.http import auth
 from chalicelib.services import audit
+from chalicelib.store.users import RefreshToken
 
 PREFIX = "rt_"
 
@@ -44,8 +45,6 @@ def _successor(token: str) -> str:
 
 
 def _store(token: str, session, now: datetime) -> None:
-    from chalicelib.store.users import RefreshToken
-
     item = RefreshToken(token_hash=_hash(token), session_id=session.session_id, subject=session.subject,
                         role=session.role, issued_at=int(now.timestamp()), ttl=session.expires_at + timedelta(days=1))
     try:
@@ -72,7 +71,6 @@ def start(subject: str, role: str, *, now: datetime, op_role: str | None = None)
 
 def refresh(token: str, *, now: datetime, source: str = "") -> TokenPair:
     """Exchange a refresh token for a new pair (rotation with reuse detection)."""
-    from chalicelib.store.users import RefreshToken
 
     invalid = errors.Unauthenticated("登录已失效，请重新登录")
     if not isinstance(token, str) or not token.startswith(PREFIX) or len(token) > 100:
@@ -108,8 +106,6 @@ def refresh(token: str, *, now: datetime, source: str = "") -> TokenPair:
 
 
 def _used(token: str) -> bool:
-    from chalicelib.store.users import RefreshToken
-
     try:
         return RefreshToken.get(_hash(token)).used_at is not None
     except RefreshToken.DoesNotExist:

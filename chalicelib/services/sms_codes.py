@@ -21,6 +21,8 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from chalicelib import clock, errors, policy
 from chalicelib.adapters import sms as sms_adapter
 from chalicelib.services import passwords
+from chalicelib.store.kv import StateItem
+from chalicelib.store.users import SmsCode
 
 PURPOSES = ("register", "login", "reset_password", "change_phone", "sms_subscription", "step_up")
 LABELS = {
@@ -50,14 +52,11 @@ def _seconds_to_midnight(now: datetime) -> int:
 
 
 def _cap_item(kind: str, who: str, now: datetime):
-    from chalicelib.store.kv import StateItem
-
     return StateItem(pk=f"sms-cap#{kind}#{who}", sk=now.astimezone(clock.CHINA).strftime("%Y%m%d"))
 
 
 def _take_daily(kind: str, who: str, cap: int, now: datetime) -> None:
     """Count one send against a daily cap; 429 when the cap is reached (nothing counted then)."""
-    from chalicelib.store.kv import StateItem
 
     item = _cap_item(kind, who, now)
     try:
@@ -76,7 +75,6 @@ take_daily = _take_daily
 
 def _give_back(kind: str, who: str, now: datetime) -> None:
     """Undo one count of :func:`_take_daily` (the SMS it paid for was never sent)."""
-    from chalicelib.store.kv import StateItem
 
     try:
         _cap_item(kind, who, now).update(actions=[StateItem.count.add(-1)], condition=StateItem.count > 0)
@@ -94,8 +92,6 @@ def take_free(kind: str, who: str, free: int, now: datetime) -> bool:
 
 
 def count_anyway(kind: str, who: str, now: datetime) -> None:
-    from chalicelib.store.kv import StateItem
-
     _cap_item(kind, who, now).update(actions=[StateItem.count.add(1), StateItem.ttl.set(now + timedelta(days=2))])
 
 
@@ -116,8 +112,6 @@ def send(phone: str, purpose: str, *, now: datetime, source_ip: str = "", bound_
     ``pretend``: go through the same limits and storage but send nothing and keep a code that can never
     match (for requests about nobody, which must look exactly like requests about somebody).
     """
-    from chalicelib.store.kv import StateItem
-    from chalicelib.store.users import SmsCode
 
     if purpose not in PURPOSES:
         raise errors.ValidationFailed.field("purpose", "不支持的用途")
@@ -176,7 +170,6 @@ def _text(phone: str, purpose: str, code: str, sec) -> None:
 
 def _drop(item) -> None:
     """Delete the code this request stored (only if it is still this request's)."""
-    from chalicelib.store.users import SmsCode
 
     try:
         item.delete(condition=(SmsCode.issued_at == item.issued_at) & (SmsCode.code_hash == item.code_hash))
@@ -194,7 +187,6 @@ def verify(phone: str, purpose: str, code: str, *, now: datetime, bound_to: str 
     A wrong code (or one presented for another session/user) counts as a wrong try; after the
     limit the code is void even when the right digits come.
     """
-    from chalicelib.store.users import SmsCode
 
     invalid = errors.SmsCodeInvalid()
     if purpose not in PURPOSES or not phone:

@@ -25,6 +25,8 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, log, policy
+from chalicelib.adapters import sms
+from chalicelib.services import audit
 from chalicelib.store.messages import OutboundSms
 
 logger = log.get("sms-dispatch")
@@ -33,7 +35,6 @@ PENDING = "pending"
 
 def dispatch(now: datetime, sender: Any = None) -> dict[str, int]:
     """Send every queued SMS due at ``now`` (up to ``max_per_run``); a summary for the log."""
-    from chalicelib.adapters import sms
 
     rules = policy.get().sms_dispatch
     sender = sender or sms.sender()
@@ -78,8 +79,6 @@ def _handle(item: OutboundSms, now: datetime, stamp: int, sender: Any, rules: An
 
 
 def _failed(item: OutboundSms, attempts: int, reason: str, now: datetime, stamp: int, rules: Any) -> str:
-    from chalicelib.services import audit
-
     reason = reason[:200]
     if attempts >= rules.max_attempts:
         item.update(actions=[OutboundSms.status.set("given_up"), OutboundSms.queue.remove(),

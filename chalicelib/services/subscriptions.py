@@ -7,12 +7,11 @@ from datetime import datetime
 from chalicelib import errors
 from chalicelib.http import auth
 from chalicelib.services import audit, identity, sms_codes
+from chalicelib.store.users import User
 
 
 def set_subscription(principal: auth.Principal, *, subscribed: bool, sms_code: str, now: datetime,
                      source: str = "") -> bool:
-    from chalicelib.store.users import User
-
     user = identity.current_user(principal.subject)
     try:
         sms_codes.verify(user.phone, "sms_subscription", sms_code, now=now, bound_to=user.user_id)

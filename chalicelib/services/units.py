@@ -31,14 +31,15 @@ from decimal import Decimal
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, errors, policy
-from chalicelib.rules import deposits
-from chalicelib.rules import remittance as periods
+from chalicelib import clock, errors, masking, policy
+from chalicelib.http.pagination import page
+from chalicelib.rules import deposits, periods
 from chalicelib.services import audit, business, notify
 from chalicelib.store import base
 from chalicelib.store import business as records
 from chalicelib.store.accounts import Account, append_terms, terms_entry
 from chalicelib.store.business import BusinessRecord
+from chalicelib.store.kv import StateItem
 from chalicelib.store.people import Person, Unit
 
 UNIT_CHANGE = "unit_change"
@@ -134,7 +135,6 @@ def _with_people(accounts: list[Account]) -> list[Employee]:
 
 def employees_page(unit_no: str, *, limit: int, cursor: str | None, scope: str) -> tuple[list[Employee], str | None]:
     """One page of the unit's employees' accounts, in account order (one Query of ``unit-index``)."""
-    from chalicelib.http.pagination import page
 
     accounts, next_cursor = page(Account.unit_index.query, hash_key=unit_no, limit=limit, cursor=cursor, scope=scope)
     return _with_people(accounts), next_cursor
@@ -180,7 +180,6 @@ def _refusals_key(unit_no: str, now: dt.datetime) -> tuple[str, str]:
 
 def _check_refusals(unit_no: str, now: dt.datetime) -> None:
     """429 once the unit was refused ``registration_refusals_per_day`` times today (nobody is looked up)."""
-    from chalicelib.store.kv import StateItem
 
     pk, sk = _refusals_key(unit_no, now)
     try:
@@ -195,8 +194,6 @@ def _check_refusals(unit_no: str, now: dt.datetime) -> None:
 
 
 def _refuse(unit_no: str, now: dt.datetime, reason: str, id_number: str) -> errors.ApiError:
-    from chalicelib.store.kv import StateItem
-
     pk, sk = _refusals_key(unit_no, now)
     StateItem(pk=pk, sk=sk).update(actions=[StateItem.count.add(1), StateItem.ttl.set(now + dt.timedelta(days=2))])
     audit.record("unit.employee.register", role="unit", who=unit_no, result=audit.REFUSED, now=now,
@@ -318,8 +315,6 @@ def _approve_employee_change(record: BusinessRecord, opinion: str, now: dt.datet
             raise errors.Conflict("该职工的个人信息在申请后已变更，请驳回后由单位重新申请") from None
         raise
     if "new_phone" in d:
-        from chalicelib import masking
-
         notify.queue_sms(f"employee-changed#{record.serial_no}", d["old_phone"],
                          f"【住房公积金】您在公积金中心登记的手机号已变更为{masking.phone(d['new_phone'])}。"
                          f"如非本人知情，请立即联系公积金中心。", now=now)

@@ -1,8 +1,11 @@
 """Personal HPF accounts (个人公积金账户, GRZH). The balance here moves only through the ledger."""
 
+import datetime as dt
+
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
+from chalicelib.rules import periods
 from chalicelib.store.base import BaseModel
 
 ACCOUNT_STATUSES = ("normal", "sealed", "frozen", "closed")
@@ -126,8 +129,5 @@ def terms_entry(from_period: str, acct: Account, *, amount: int | None = None, b
 def append_terms(acct: Account, new: Terms) -> object:
     """The update action that appends ``new`` to the history; an account without one first gets its figures
     before the change, in force from its opening month (so earlier months keep the old amount)."""
-    import datetime as dt
-
-    opened = dt.date.fromisoformat(acct.opened_on)
-    first = terms_entry(f"{opened.year:04d}{opened.month:02d}", acct)
+    first = terms_entry(periods.period_of(dt.date.fromisoformat(acct.opened_on)), acct)
     return Account.terms_history.set((Account.terms_history | [first]).append([new]))
