@@ -5,10 +5,11 @@ See :mod:`chalicelib.services.cards`. Payments and payouts name a bound card by 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
+from chalicelib.http.schema import BaseModel
 from chalicelib.masking import MaskedCard
 from chalicelib.services import cards
 from chalicelib.services.appointments import owner_of

@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 from chalice import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib import errors
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
+from chalicelib.http.schema import BaseModel
 from chalicelib.services import deposit_certificates
 from chalicelib.services.appointments import owner_of
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.fields import IdNumber, Mobile, PersonName
 from chalicelib.handlers.appointments import AppointmentOut
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import serial_from_key
+from chalicelib.http.schema import BaseModel
 from chalicelib.money import Money, MoneyOut
 from chalicelib.rules import remittance as periods
 from chalicelib.services import flexible, remittance
