@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
-
 from chalicelib import clock, errors, policy, settings
 
 DEPOSITOR, UNIT, DEVELOPER, OPERATOR = "depositor", "unit", "developer", "operator"
@@ -98,11 +96,15 @@ def encode(claims: dict[str, Any], *, typ: str, ttl_seconds: int, now: datetime 
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
         "jti": uuid.uuid4().hex,
     }
+    import jwt  # lazy: PyJWT loads cryptography (x509 and all); a scheduled function never needs it
+
     return jwt.encode(payload, secret(), algorithm=ALGORITHM, headers={"typ": "JWT"})
 
 
 def decode(token: str, *, typ: str, now: datetime | None = None) -> dict[str, Any]:
     """Verify signature, algorithm, audience, issuer, expiry and type; 401 on any failure."""
+    import jwt  # lazy, as in encode
+
     now = now or clock.now()
     try:
         claims = jwt.decode(
