@@ -1,24 +1,36 @@
 """gjj: the Housing Provident Fund (住房公积金) online-services API on AWS Chalice.
 
-Small on purpose: create the app, register the blueprints and schedules. Every cold start of the API and of each
-scheduled function pays for this module, so it loads no more than routing needs (issue 18): the city policy is read
-and validated on first use (chalicelib.policy.get), and a bad policy file fails `chalice package`, which writes the
-schedule of reprice-loans from it (_JobCron), before it fails a request.
+Small on purpose: create the app, register the routes and schedules. Every cold start of the API and of each
+scheduled function pays for this module, so it loads no more than routing needs (issue 18): a route's handler module
+is imported by its first request (chalicelib.handlers.routes), the city policy is read and validated on first use
+(chalicelib.policy.get), and a bad policy file fails `chalice package`, which writes the schedule of reprice-loans
+from it (_JobCron), before it fails a request.
 """
 
 import importlib
 
 from chalice import Chalice, Cron
 
-from chalicelib import jobs, settings
-from chalicelib.handlers import BLUEPRINTS
+from chalicelib import handlers, jobs, settings
+from chalicelib.http.api import dispatch
 
 app = Chalice(app_name="gjj", configure_logs=False)   # logs: chalicelib.log (JSON, masked) only
 app.api.binary_types.append("application/pdf")
 app.api.binary_types.append("image/png")
 
-for module_name in BLUEPRINTS:
-    app.register_blueprint(importlib.import_module(module_name).api.blueprint)
+
+def _route(module_name: str, method: str, path: str, name: str):
+    """The view of one route: imports its handler module on the first request (then Python's module cache)."""
+    def view(**path_params: str):
+        route, fn = importlib.import_module(module_name).api.views[(method, path)]
+        return dispatch(route, fn, app.current_request, path_params)
+
+    view.__name__ = name
+    return view
+
+
+for _module, _method, _path, _name in handlers.routes():
+    app.route(_path, methods=[_method], content_types=["application/json"])(_route(_module, _method, _path, _name))
 
 if settings.get().is_local:   # the web hall page; in dev/prod it is the static site of deploy/template.py
     from chalicelib import webhall
