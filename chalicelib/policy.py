@@ -1,4 +1,5 @@
-"""The city policy (城市政策): one validated document, loaded once per process.
+"""The city policy (城市政策): one validated document, loaded once per process, on first use (not at import: a cold
+start that never reads a figure does not pay for it; see get).
 
 ``GJJ_POLICY`` names a file under ``chalicelib/policies/`` (``taiyuan`` by default) or a path.
 A bad file fails fast with every problem listed (`PolicyError`); nothing runs on a half-read policy.
