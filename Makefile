@@ -71,5 +71,7 @@ clean:
 ## package: `chalice package` for prod with the merged template (tables, bucket, DLQs, IAM) into out/
 package: install
 	rm -rf out && $(BIN)/python -m deploy.template --stage prod --out out/extra
+	@# bytecode in the package: Lambda's disk is read-only, so without it each cold start compiles every gjj module
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python -m compileall -q -f --invalidation-mode checked-hash chalicelib
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-cn-north-1} $(BIN)/chalice package --stage prod --merge-template out/extra/resources.json out/prod
 	@echo "template: out/prod/sam.json  code: out/prod/deployment.zip"

@@ -1,28 +1,56 @@
 """gjj: the Housing Provident Fund (住房公积金) online-services API on AWS Chalice.
 
-Small on purpose: create the app, validate the city policy, register the blueprints and schedules.
+Small on purpose: create the app, register the routes and schedules. Every cold start of the API and of each
+scheduled function pays for this module, so it loads no more than routing needs (issue 18): a route's handler module
+is imported by its first request (chalicelib.handlers.routes), the city policy is read and validated on first use
+(chalicelib.policy.get), and a bad policy file fails `chalice package`, which writes the schedule of reprice-loans
+from it (_JobCron), before it fails a request.
 """
 
 import importlib
 
 from chalice import Chalice, Cron
 
-from chalicelib import clock, jobs, log, policy, settings
-from chalicelib.handlers import BLUEPRINTS
+from chalicelib import clock, handlers, jobs, log, settings
+from chalicelib.http.api import dispatch
 
 app = Chalice(app_name="gjj", configure_logs=False)   # logs: chalicelib.log (JSON, masked) only
 app.api.binary_types.append("application/pdf")
 app.api.binary_types.append("image/png")
 
-policy.get()  # fail fast on a bad policy file
 
-for module_name in BLUEPRINTS:
-    app.register_blueprint(importlib.import_module(module_name).api.blueprint)
+def _route(module_name: str, method: str, path: str, name: str):
+    """The view of one route: imports its handler module on the first request (then Python's module cache)."""
+    def view(**path_params: str):
+        route, fn = importlib.import_module(module_name).api.views[(method, path)]
+        return dispatch(route, fn, app.current_request, path_params)
+
+    view.__name__ = name
+    return view
+
+
+for _module, _method, _path, _name in handlers.routes():
+    app.route(_path, methods=[_method], content_types=["application/json"])(_route(_module, _method, _path, _name))
 
 if settings.get().is_local:   # the web hall page; in dev/prod it is the static site of deploy/template.py
     from chalicelib import webhall
 
     app.register_blueprint(webhall.blueprint)
+
+
+class _JobCron(Cron):
+    """A job's cron, whose fields are read when Chalice writes the schedule (``chalice package``), not at every cold
+    start: one of them comes from the policy (jobs.Job.cron)."""
+
+    def __init__(self, job: jobs.Job):
+        self.job = job
+
+    FIELDS = ("minutes", "hours", "day_of_month", "month", "day_of_week", "year")
+
+    def __getattr__(self, name: str):   # only for what __init__ did not set: the six fields
+        if name not in self.FIELDS or "job" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(Cron(*self.job.cron), name)
 
 
 def _schedule(job: jobs.Job):
@@ -35,7 +63,7 @@ def _schedule(job: jobs.Job):
             log.correlation_id.reset(token)
 
     handler.__name__ = job.function_name
-    return app.schedule(Cron(*job.cron), name=job.function_name,
+    return app.schedule(_JobCron(job), name=job.function_name,
                         description=job.description)(handler)
 
 

@@ -53,6 +53,9 @@ def run(quick: bool = False) -> dict:
     rounds, warm = (8, 1) if quick else (40, 3)
     with mock_aws():
         from app import app
+        from chalicelib import handlers
+
+        handlers.load_all()   # every route in the registry (app.py imports a handler module on first use)
         from chalicelib.http.api import REGISTRY, Api, Request
         from chalicelib.store import base
         from tests.support import world as W

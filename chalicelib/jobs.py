@@ -24,9 +24,16 @@ from chalicelib import fanout, log, policy
 @dataclass(frozen=True)
 class Job:
     name: str
-    cron: tuple[str, str, str, str, str, str]   # minutes hours day-of-month month day-of-week year (UTC)
+    schedule: tuple[str, str, str, str, str, str] | str   # cron fields (UTC), or a policy date: see `cron`
     target: str                                  # "module:function"
     description: str
+
+    @property
+    def cron(self) -> tuple[str, str, str, str, str, str]:
+        """minutes hours day-of-month month day-of-week year (UTC). A ``schedule`` naming a policy date
+        (``"loans.repricing"``) fires at 00:00 China time that day, read from the policy on first use, so
+        importing the jobs (every cold start) does not load the policy."""
+        return _china_midnight(self.schedule) if isinstance(self.schedule, str) else self.schedule
 
     def load(self) -> Callable[[datetime], dict[str, Any]]:
         module, _, func = self.target.partition(":")
@@ -100,7 +107,7 @@ for _job in (
         "chalicelib.services.interest:settle_annual_interest", "Settle the year's interest (30 June 23:00, 结息)"),
     Job("dispatch-sms", ("*", "*", "*", "*", "?", "*"),
         "chalicelib.services.sms_dispatch:dispatch", "Send queued notification SMS with retries"),
-    Job("reprice-loans", _china_midnight("loans.repricing"),
+    Job("reprice-loans", "loans.repricing",
         "chalicelib.services.loan_repricing:reprice_all",
         "Move existing loans over a year to the rate in force (1 January 00:00, 重定价; goes on :15-:45)"),
 ):

@@ -22,6 +22,10 @@ import moto  # noqa: E402,F401  (before any client exists)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from chalicelib import handlers  # noqa: E402
+
+handlers.load_all()   # app.py imports a handler module on its route's first request; tests read the whole registry
+
 from tests.support import ddblocal, fast_moto  # noqa: E402
 
 fast_moto.one_request_at_a_time()   # the jobs' worker threads share moto, which has no locks of its own

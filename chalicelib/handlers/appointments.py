@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import request_serial
 from chalicelib.http.pagination import PageQuery, envelope, page
+from chalicelib.http.schema import BaseModel
 from chalicelib.services import appointments as service
 from chalicelib.store.appointments import Appointment
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib import errors, policy
 from chalicelib.fields import PersonName, SmsCode
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
+from chalicelib.http.schema import BaseModel
 from chalicelib.services import captchas, credentials, identity, logins, operators, sessions, verification
 from chalicelib.services.sessions import TokenPair
 

@@ -5,11 +5,12 @@ See :mod:`chalicelib.services.cards`. Payments and payouts name a bound card by 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.fields import Card
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
+from chalicelib.http.schema import BaseModel
 from chalicelib.masking import MaskedCard
 from chalicelib.services import cards
 from chalicelib.store.cards import BankCard

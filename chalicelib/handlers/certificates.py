@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 from chalice import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib import errors
 from chalicelib.fields import RecordKey
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
+from chalicelib.http.schema import BaseModel
 from chalicelib.services import deposit_certificates
 
 api = Api(__name__, tag="certificates")

@@ -11,12 +11,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from chalicelib import clock, errors, policy
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import PageQuery
+from chalicelib.http.schema import BaseModel
 from chalicelib.rules import loans as loan_rules
 from chalicelib.services import catalog, guides, notices
 from chalicelib.store.content import NOTICE_CATEGORIES

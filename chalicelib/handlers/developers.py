@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib import money
 from chalicelib.fields import Card, Code, CreditCode, IdNumber, Mobile, OrgName, PersonName
@@ -19,6 +19,7 @@ from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import request_serial
 from chalicelib.http.pagination import PageQuery, envelope
+from chalicelib.http.schema import BaseModel
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
 from chalicelib.services import developers

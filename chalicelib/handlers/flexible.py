@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.fields import IdNumber, Mobile, Period, PersonName, SmsCode
 from chalicelib.handlers.appointments import AppointmentOut
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import request_serial
+from chalicelib.http.schema import BaseModel
 from chalicelib.money import Money, MoneyOut
 from chalicelib.services import flexible, remittance
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from chalicelib.http.api import Request
 from chalicelib.http.pagination import envelope, page
+from chalicelib.http.schema import BaseModel
 from chalicelib.money import MoneyOut
 from chalicelib.store.business import BusinessRecord
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import request_serial
+from chalicelib.http.schema import BaseModel
 from chalicelib.masking import MaskedCard
 from chalicelib.money import Money, MoneyOut
 from chalicelib.services import loan_services

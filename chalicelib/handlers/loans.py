@@ -11,13 +11,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel
-
 from chalicelib import clock
 from chalicelib.handlers.content import Rate
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import PageQuery, page
+from chalicelib.http.schema import BaseModel
 from chalicelib.masking import MaskedCard
 from chalicelib.money import MoneyOut
 from chalicelib.services import loan_queries

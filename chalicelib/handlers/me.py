@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.fields import RecordKey
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import DateRangeQuery, PageQuery, envelope, page
+from chalicelib.http.schema import BaseModel
 from chalicelib.masking import MaskedId, MaskedPhone
 from chalicelib.money import MoneyOut
 from chalicelib.services import account_records as records

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
-
 from chalicelib import masking
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import PageQuery
+from chalicelib.http.schema import BaseModel
 from chalicelib.services import inbox
 from chalicelib.store.messages import Message
 

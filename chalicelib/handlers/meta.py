@@ -1,9 +1,9 @@
 """Service meta routes: the OpenAPI document and a health check."""
 
-from pydantic import BaseModel
 
 from chalicelib import clock, settings
 from chalicelib.http.api import PUBLIC, Api, Request
+from chalicelib.http.schema import BaseModel
 
 api = Api(__name__, tag="meta")
 

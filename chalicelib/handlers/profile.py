@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.fields import Mobile, SmsCode
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
+from chalicelib.http.schema import BaseModel
 from chalicelib.services import credentials, phones, subscriptions
 
 api = Api(__name__, tag="profile")

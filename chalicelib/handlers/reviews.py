@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib import masking
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.pagination import PageQuery, envelope, page
+from chalicelib.http.schema import BaseModel
 from chalicelib.money import MoneyOut
 from chalicelib.services import business
 from chalicelib.store.business import BusinessRecord

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.fields import BankAccountNo, Code, IdNumber, Mobile, OrgName, Period, PersonName
 from chalicelib.handlers.hall_business import HallBusinessOut, HallBusinessPage, business_page
@@ -18,6 +18,7 @@ from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import request_serial, serial_from_key
 from chalicelib.http.pagination import PageQuery, envelope
+from chalicelib.http.schema import BaseModel
 from chalicelib.masking import MaskedCard, MaskedId, MaskedPhone
 from chalicelib.money import Money, MoneyOut
 from chalicelib.services import roster, units

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.http.api import Api, Request
+from chalicelib.http.schema import BaseModel
 from chalicelib.services import uploads
 
 api = Api(__name__, tag="uploads")

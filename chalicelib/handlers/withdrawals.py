@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from chalicelib import errors, policy
 from chalicelib.http import auth
 from chalicelib.http.api import Api, Request
 from chalicelib.http.idempotency import request_serial
+from chalicelib.http.schema import BaseModel
 from chalicelib.money import Money, MoneyOut
 from chalicelib.policy import WITHDRAWAL_TYPES
 from chalicelib.services import withdrawals

@@ -277,6 +277,7 @@ class Api:
         self.blueprint = Blueprint(import_name)
         self.tag = tag
         self.registry = REGISTRY if registry is None else registry
+        self.views: dict[tuple[str, str], tuple[Route, Callable[..., Any]]] = {}   # (method, path) -> route, fn
 
     def route(self, path: str, method: str = "GET", *, roles: tuple[str, ...] | None,
               op_roles: tuple[str, ...] | None = None, body: type[BaseModel] | None = None,
@@ -297,6 +298,7 @@ class Api:
                           tags=(self.tag,), produces=produces, optional_auth=optional_auth, errors=errors,
                           cache_control=cache_control)
             self.registry.append(route)
+            self.views[(route.method, path)] = (route, fn)
             blueprint = self.blueprint
 
             def view(**path_params: str) -> Response:

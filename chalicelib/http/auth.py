@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
-
-from chalicelib import clock, errors, policy, settings
+from chalicelib import clock, errors, settings
 from chalicelib.store.users import Session, User
 
 DEPOSITOR, UNIT, DEVELOPER, OPERATOR = "depositor", "unit", "developer", "operator"
@@ -99,11 +97,15 @@ def encode(claims: dict[str, Any], *, typ: str, ttl_seconds: int, now: datetime 
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
         "jti": uuid.uuid4().hex,
     }
+    import jwt  # lazy: PyJWT loads cryptography (x509 and all); a scheduled function never needs it
+
     return jwt.encode(payload, secret(), algorithm=ALGORITHM, headers={"typ": "JWT"})
 
 
 def decode(token: str, *, typ: str, now: datetime | None = None) -> dict[str, Any]:
     """Verify signature, algorithm, audience, issuer, expiry and type; 401 on any failure."""
+    import jwt  # lazy, as in encode
+
     now = now or clock.now()
     try:
         claims = jwt.decode(
@@ -125,12 +127,20 @@ def decode(token: str, *, typ: str, now: datetime | None = None) -> dict[str, An
     return claims
 
 
+def _security():
+    """The policy's security section. The policy module is imported here, not at the top: its two dozen pydantic
+    classes would be on the path of every cold start, which imports this module through chalicelib.http.api."""
+    from chalicelib import policy
+
+    return policy.get().security
+
+
 def issue_access_token(subject: str, role: str, session_id: str, *, op_role: str | None = None,
                        now: datetime | None = None) -> str:
     claims: dict[str, Any] = {"sub": subject, "role": role, "sid": session_id}
     if op_role:
         claims["op"] = op_role
-    return encode(claims, typ="access", ttl_seconds=policy.get().security.access_token_seconds, now=now)
+    return encode(claims, typ="access", ttl_seconds=_security().access_token_seconds, now=now)
 
 
 def open_session(subject: str, role: str, *, now: datetime | None = None, family_id: str | None = None,
@@ -139,7 +149,7 @@ def open_session(subject: str, role: str, *, now: datetime | None = None, family
     refresh-token family: revoking it ends every access and refresh token issued under it."""
 
     now = now or clock.now()
-    sec = policy.get().security
+    sec = _security()
     expires = now + timedelta(hours=sec.session_absolute_hours)
     session_id = secrets.token_urlsafe(24)
     session = Session(
@@ -191,7 +201,7 @@ def check_session(session_id: str, subject: str, now: datetime, *, role: str | N
         session = Session.get(session_id)
     except Session.DoesNotExist:
         raise errors.Unauthenticated("登录已失效，请重新登录") from None
-    sec = policy.get().security
+    sec = _security()
     if session.revoked or session.subject != subject:
         raise errors.Unauthenticated("登录已失效，请重新登录")
     if role is not None and (session.role != role or (session.op_role or None) != (op_role or None)):
@@ -227,7 +237,7 @@ def authorize(principal: Principal, roles: tuple[str, ...], op_roles: tuple[str,
 
 def issue_step_up_token(principal: Principal, *, now: datetime | None = None) -> str:
     return encode({"sub": principal.subject, "role": principal.role, "sid": principal.session_id},
-                  typ="step_up", ttl_seconds=policy.get().security.step_up_seconds, now=now)
+                  typ="step_up", ttl_seconds=_security().step_up_seconds, now=now)
 
 
 def verify_step_up(token: str | None, principal: Principal, *, now: datetime) -> None:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib import errors, policy
+from chalicelib import errors
 from chalicelib.store.idempotency import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -56,6 +56,8 @@ def request_hash(method: str, path: str, body: bytes | None, query: dict | None)
 
 def run(*, scope: str, key: str, req_hash: str, now: datetime, call: Callable[[], Outcome]) -> tuple[Outcome, bool]:
     """Run ``call`` at most once for (scope, key); returns (outcome, replayed)."""
+    from chalicelib import policy  # here, not at the top: off every cold start's path (see http.auth._security)
+
     cfg = policy.get().idempotency
     ts = int(now.timestamp())
     record_key = f"{scope}#{key}"

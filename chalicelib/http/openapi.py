@@ -115,6 +115,9 @@ def _operation(route: Route, defs: dict[str, Any]) -> dict[str, Any]:
 def build(title: str = "gjj: 住房公积金 online services", version: str = "1.0.0") -> dict[str, Any]:
     defs: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
+    from chalicelib import handlers
+
+    handlers.load_all()   # app.py imports a handler module on its first request; the document describes them all
     for route in sorted(REGISTRY, key=lambda r: (r.path, r.method)):
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, defs)
     return {

@@ -21,12 +21,11 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib import errors
 from chalicelib.http import auth
+from chalicelib.http.schema import BaseModel
 
 T = TypeVar("T")
 
@@ -62,6 +61,8 @@ def _key() -> bytes:
 def encode_cursor(last_key: dict[str, Any] | None, scope: str) -> str | None:
     if not last_key:
         return None
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # lazy: off the cold start
+
     payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
     nonce = os.urandom(_NONCE)
     sealed = AESGCM(_key()).encrypt(nonce, payload, _VERSION + scope.encode())
@@ -71,6 +72,9 @@ def encode_cursor(last_key: dict[str, Any] | None, scope: str) -> str | None:
 def decode_cursor(cursor: str | None, scope: str) -> dict[str, Any] | None:
     if not cursor:
         return None
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         if raw[:1] != _VERSION or len(raw) < 1 + _NONCE + 16:

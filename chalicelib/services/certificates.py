@@ -20,21 +20,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pynamodb.exceptions import PutError
 
 from chalicelib import clock, errors, policy, settings
-from chalicelib.adapters import ca
 from chalicelib.http import auth
 from chalicelib.services import audit
 from chalicelib.store.kv import StateItem
 
-KINDS = ca.KINDS
+if TYPE_CHECKING:   # cryptography's x509 (and the CA adapter on it) is imported where used: off the cold start
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
 ROLE = {"unit": auth.UNIT, "developer": auth.DEVELOPER}
 
 
@@ -47,8 +45,12 @@ def issue_certificate(kind: str, number: str, out_dir: Path, *, now: dt.datetime
     if not settings.get().is_local:
         raise RuntimeError("certificates are issued by the center's CA offline; gjj issues them in the local "
                            "stage only")
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}")
+    from cryptography.hazmat.primitives import serialization
+
+    from chalicelib.adapters import ca
+
+    if kind not in ca.KINDS:
+        raise ValueError(f"kind must be one of {ca.KINDS}")
     if not number or not number.replace("-", "").replace("_", "").isalnum():
         raise ValueError("the number must be letters, digits, - or _")
     now = now or clock.now()
@@ -99,6 +101,8 @@ def _seen_key(serial: str) -> str:
 
 def remember(cert: x509.Certificate) -> None:
     """Record whose certificate this serial is (issue and login), so a revocation can be checked against it."""
+    from cryptography.x509.oid import NameOID
+
     kind = _name(cert.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
     number = _name(cert.subject, NameOID.COMMON_NAME)
     StateItem(_seen_key(serial_hex(cert)), "-", value=f"{kind}:{number}").save()
@@ -118,6 +122,8 @@ def _name(cert_name: x509.Name, oid) -> str | None:
 
 
 def load(pem: str) -> x509.Certificate:
+    from cryptography import x509
+
     try:
         return x509.load_pem_x509_certificate(pem.encode("utf-8"))
     except (ValueError, TypeError, UnicodeEncodeError):
@@ -126,6 +132,13 @@ def load(pem: str) -> x509.Certificate:
 
 def check(cert: x509.Certificate, kind: str, number: str, now: dt.datetime) -> Checked:
     """Accept ``cert`` as the login certificate of ``kind`` ``number`` at ``now``, or raise CertificateRefused."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from chalicelib.adapters import ca
+
     authority_cert = ca.authority().certificate()
     try:
         cert.verify_directly_issued_by(authority_cert)
@@ -159,6 +172,10 @@ def check(cert: x509.Certificate, kind: str, number: str, now: dt.datetime) -> C
 
 def verify_signature(cert: x509.Certificate, message: bytes, signature: bytes) -> None:
     """ECDSA P-256 / SHA-256 over ``message`` with the certificate's key; CertificateRefused otherwise."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = cert.public_key()
     try:
         key.verify(signature, message, ec.ECDSA(hashes.SHA256()))   # type: ignore[union-attr]
@@ -168,6 +185,9 @@ def verify_signature(cert: x509.Certificate, message: bytes, signature: bytes) -
 
 def sign(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
     """What the client does (tests and tools): an ECDSA P-256 / SHA-256 DER signature."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return key.sign(message, ec.ECDSA(hashes.SHA256()))
 
 

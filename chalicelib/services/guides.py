@@ -14,9 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib import money, policy
+from chalicelib.http.schema import BaseModel
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 _PLACEHOLDER = re.compile(r"\{(?:(policy|money):([a-z_][a-z0-9_.]*)|(center_name|city))\}")

@@ -16,11 +16,11 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import errors, policy
 from chalicelib.http import auth
+from chalicelib.http.schema import BaseModel
 from chalicelib.services import audit
 from chalicelib.store.users import RefreshToken
 

@@ -1,4 +1,4 @@
-"""The city policy file is validated at start; a bad file fails fast and says what is wrong."""
+"""The city policy file is validated on first use; a bad file fails loudly (packaging, first use) and says what is wrong."""
 
 from pathlib import Path
 
@@ -58,13 +58,35 @@ def test_unknown_policy_name_is_a_policy_error():
         policy.resolve_path("atlantis")
 
 
-def test_app_import_fails_on_a_bad_policy(tmp_path):
+def _with_policy(path: Path, code: str):
     import subprocess
     import sys
 
+    return subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                          env={"GJJ_POLICY": str(path), "GJJ_STAGE": "local", "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_bad_policy_fails_packaging_and_first_use_with_the_problem_named(tmp_path):
+    """The policy is validated on first use, not at import (issue 18: every cold start paid for it). A bad file
+    still fails loudly before a request: `chalice package` writes each schedule's cron (`to_string`), and
+    reprice-loans' comes from the policy. It was `import app` that failed before; that is the behaviour changed."""
     path = write(tmp_path, lambda d: d["flexible"].__setitem__("adjustment_month", 13))
-    result = subprocess.run([sys.executable, "-c", "import app"], cwd=Path(__file__).resolve().parents[2],
-                            env={"GJJ_POLICY": str(path), "GJJ_STAGE": "local", "PATH": "/usr/bin:/bin"},
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0
-    assert "adjustment_month" in result.stderr
+    package = _with_policy(path, "import app\nfor e in app.app.event_sources: e.schedule_expression.to_string()")
+    assert package.returncode != 0
+    assert "PolicyError" in package.stderr and "adjustment_month" in package.stderr
+    first_use = _with_policy(path, "import app\nfrom chalicelib import policy\npolicy.get()")
+    assert first_use.returncode != 0
+    assert "PolicyError" in first_use.stderr and "adjustment_month" in first_use.stderr
+
+
+def test_the_good_policy_packages_the_repricing_schedule_at_china_midnight():
+    """reprice-loans fires at 00:00 China time (UTC+8) on the policy's repricing date: 16:00 UTC the day before."""
+    result = _with_policy(DEFAULT, "import app\nprint([e.schedule_expression.to_string() for e in "
+                                   "app.app.event_sources if e.name == 'reprice_loans'])")
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))["loans"]["repricing"]
+    import datetime as dt
+
+    utc = dt.datetime(2001, data["month"], data["day"]) - dt.timedelta(hours=8)
+    assert f"cron(0/15 {utc.hour} {utc.day} {utc.month} ? *)" in result.stdout
