@@ -16,7 +16,7 @@ from chalicelib.http.idempotency import request_serial
 from chalicelib.http.schema import BaseModel
 from chalicelib.masking import MaskedCard
 from chalicelib.money import Money, MoneyOut
-from chalicelib.services import loan_services
+from chalicelib.services import loan_offset, loan_services
 
 api = Api(__name__, tag="loans")
 
@@ -126,7 +126,7 @@ def settle(req: Request, contract_no: str) -> SettlementOut:
 @api.route("/v1/me/loans/{contract_no}/offset", "PUT", roles=(auth.DEPOSITOR,), body=OffsetIn, response=OffsetOut,
            errors=(404, 409, 422), summary="Sign or cancel monthly offset (月对冲签约/解约)")
 def offset(req: Request, contract_no: str) -> OffsetOut:
-    loan = loan_services.set_offset(id_number=auth.caller_id_number(req.subject), contract_no=contract_no,
+    loan = loan_offset.set_offset(id_number=auth.caller_id_number(req.subject), contract_no=contract_no,
                                     signed=req.body.signed, now=req.now)
     return OffsetOut(contract_no=loan.contract_no, offset_signed=bool(loan.offset_signed),
                      repayment_day=int(loan.repayment_day), repay_account=loan.repay_account)

@@ -1,4 +1,4 @@
-"""Loan services (贷款业务): partial prepayment (提前还本), settlement (提前结清), monthly offset (月对冲签约/解约).
+"""Loan services (贷款业务): partial prepayment (提前还本) and settlement (提前结清); 月对冲 is ``loan_offset``.
 
 Where the money comes from: the loan's repayment bank account (还款账户), debited through the bank gateway with
 the business serial as reference (the bank answers the same for the same reference). Each operation is the
@@ -37,15 +37,13 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock, errors, masking, money, policy
 from chalicelib.rules import loans as rules
 from chalicelib.services import business, notify, payments
-from chalicelib.services.ledger import serial as ledger_serial
 from chalicelib.store import base
 from chalicelib.store import business as records
-from chalicelib.store.accounts import Account
 from chalicelib.store.base import condition_failed
 from chalicelib.store.business import BusinessRecord
 from chalicelib.store.loans import EXTRA_KEY_BASE, Loan, Repayment
 
-PREPAYMENT, SETTLEMENT, OFFSET = "loan_prepayment", "loan_settlement", "loan_offset"
+PREPAYMENT, SETTLEMENT = "loan_prepayment", "loan_settlement"
 _ATTEMPTS = 5
 
 
@@ -369,49 +367,3 @@ def settle(*, id_number: str, contract_no: str, serial: str, now: dt.datetime) -
 
     return payments.money_in(serial=serial, payer=loan.repay_account, amount=int(record.amount), now=now, post=post,
                              declined=_declined(record, now))
-
-
-# ---------------------------------------------------------------- 月对冲签约/解约
-
-
-def set_offset(*, id_number: str, contract_no: str, signed: bool, now: dt.datetime) -> Loan:
-    """Sign or cancel monthly offset: on each repayment day the installment is paid from the HPF balance."""
-    cfg = policy.get().loans.offset
-    loan = loan_of(id_number, contract_no)
-    if bool(loan.offset_signed) == signed:
-        return loan
-    if signed:
-        if loan.status not in rules.OPEN_LOAN_STATUSES:
-            raise errors.NotEligible("贷款不在还款期，不能签订月对冲", details={"reason": "loan_status"})
-        if int(loan.paid_periods or 0) < cfg.min_periods_paid:
-            raise errors.NotEligible(f"须正常还款满 {cfg.min_periods_paid} 期后方可签订月对冲",
-                                     details={"reason": "min_periods_paid"})
-        if not [a for a in Account.person_index.query(id_number) if a.status in ("normal", "sealed")]:
-            raise errors.NotEligible("您没有可用于对冲还款的公积金账户", details={"reason": "no_account"})
-        actions = [Loan.offset_signed.set(True), Loan.offset_day.set(int(loan.repayment_day))]
-    else:
-        actions = [Loan.offset_signed.set(False), Loan.offset_day.remove()]
-    title = "月对冲签约" if signed else "月对冲解约"
-    serial = ledger_serial("YD", now)
-    record = business.new_record(serial_no=serial, owner=id_number, kind=OFFSET, type="sign" if signed else "cancel",
-                                 title=title, now=now, review=False, status="done",
-                                 details={"contract_no": contract_no})
-    record.decided_at = clock.iso(now)
-    try:
-        with TransactWrite(connection=base.connection()) as tx:
-            tx.update(Loan(contract_no), actions=[*actions, Loan.version.set(int(loan.version or 0) + 1),
-                                                  Loan.updated_at.set(now)],
-                      condition=Loan.version == int(loan.version or 0))
-            records.submit_in(tx, record)
-    except TransactWriteError:
-        fresh = loan_of(id_number, contract_no)
-        if bool(fresh.offset_signed) == signed:
-            return fresh
-        raise errors.Conflict("贷款信息已变化，请刷新后重试") from None
-    if signed:
-        body = (f"您的公积金贷款 {contract_no} 已签订月对冲，每月 {int(loan.repayment_day)} 日"
-                f"从公积金账户扣划当期还款，余额不足部分从还款银行卡扣收。")
-    else:
-        body = f"您的公积金贷款 {contract_no} 已解除月对冲，请按月向还款银行卡存入足额还款。"
-    notify.citizen(id_number, title=f"{title}成功", body=body, kind="loan", now=now, key=serial, serial_no=serial)
-    return loan_of(id_number, contract_no)
