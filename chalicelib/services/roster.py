@@ -37,7 +37,7 @@ from chalicelib.rules import deposits
 from chalicelib.rules import remittance as periods
 from chalicelib.services import audit, business, ledger, notify, payments, remittance
 from chalicelib.services.ledger import Extra, Posting
-from chalicelib.services.units import owner, unit_of
+from chalicelib.services.units import employee_lines, owner, unit_of
 from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
 from chalicelib.store.base import condition_failed
@@ -224,27 +224,11 @@ def create_back_payment(unit_no: str, *, serial: str, lines: list[tuple[str, str
     if existing is not None:
         return existing
     cfg = policy.get().web_halls.units
-    if not lines:
-        raise errors.ValidationFailed.field("lines", "至少补缴一名职工")
-    if len(lines) > cfg.max_lines_per_request:
-        raise errors.ValidationFailed.field("lines", f"一次最多补缴 {cfg.max_lines_per_request} 名职工")
-    unit_of(unit_no, active=True)
     current = periods.period_of(now)
     last_allowed = periods.shift(current, -1)
-    found = {a.account_no: a for a in Account.batch_get(list(dict.fromkeys(no for no, _ in lines)),
-                                                         consistent_read=True)}
     problems: dict[str, str] = {}
-    seen: set[str] = set()
     out: list[RosterLine] = []
-    for i, (account_no, end_period) in enumerate(lines):
-        acct = found.get(account_no)
-        if account_no in seen:
-            problems[f"lines.{i}.account_no"] = "同一职工出现了两次"
-            continue
-        seen.add(account_no)
-        if acct is None or acct.kind != "employee" or acct.unit_no != unit_no:
-            problems[f"lines.{i}.account_no"] = "不是本单位职工"
-            continue
+    for i, acct, end_period in employee_lines(unit_no, lines, doing="补缴", problems=problems):
         if acct.status not in ("normal", "sealed"):
             problems[f"lines.{i}.account_no"] = "职工账户状态不能补缴"
             continue

@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -65,6 +66,37 @@ def unit_of(unit_no: str, *, active: bool = False) -> Unit:
 
 
 # ---------------------------------------------------------------- 单位信息变更
+
+
+def employee_lines(unit_no: str, lines: list[tuple[str, Any]], *, doing: str,
+                   problems: dict[str, str]) -> list[tuple[int, Account, Any]]:
+    """The lines ``(account_no, value)`` of a unit's request (补缴, 基数调整) that name this unit's employees, each
+    once, as ``(index, account, value)``; the others are written into ``problems`` by field
+    (``lines.<i>.account_no``).
+
+    Refuses an empty request and one over the policy's ``max_lines_per_request`` (``doing`` names the business in
+    the message), and a unit that is not active."""
+    limit = policy.get().web_halls.units.max_lines_per_request
+    if not lines:
+        raise errors.ValidationFailed.field("lines", f"至少{doing}一名职工")
+    if len(lines) > limit:
+        raise errors.ValidationFailed.field("lines", f"一次最多{doing} {limit} 名职工")
+    unit_of(unit_no, active=True)
+    found = {a.account_no: a for a in Account.batch_get(list(dict.fromkeys(no for no, _ in lines)),
+                                                         consistent_read=True)}
+    seen: set[str] = set()
+    out: list[tuple[int, Account, Any]] = []
+    for i, (account_no, value) in enumerate(lines):
+        acct = found.get(account_no)
+        if account_no in seen:
+            problems[f"lines.{i}.account_no"] = "同一职工出现了两次"
+            continue
+        seen.add(account_no)
+        if acct is None or acct.kind != "employee" or acct.unit_no != unit_no:
+            problems[f"lines.{i}.account_no"] = "不是本单位职工"
+            continue
+        out.append((i, acct, value))
+    return out
 
 
 def request_change(unit_no: str, *, serial: str, changes: dict[str, str | None], reason: str,
@@ -365,30 +397,14 @@ def adjust_bases(unit_no: str, *, serial: str, lines: list[tuple[str, int]], now
     local = now.astimezone(clock.CHINA)
     if local.month != dep.base_adjustment_month:
         raise errors.WindowClosed(f"基数调整只在每年 {dep.base_adjustment_month} 月办理")
-    limit = policy.get().web_halls.units.max_lines_per_request
-    if not lines:
-        raise errors.ValidationFailed.field("lines", "至少调整一名职工")
-    if len(lines) > limit:
-        raise errors.ValidationFailed.field("lines", f"一次最多调整 {limit} 名职工")
-    unit_of(unit_no, active=True)
-    year = str(local.year)
-    wanted = list(dict.fromkeys(no for no, _ in lines))
-    found = {a.account_no: a for a in Account.batch_get(wanted, consistent_read=True)}
     problems: dict[str, str] = {}
-    seen: set[str] = set()
+    year = str(local.year)
     todo: list[tuple[Account, int]] = []
     done: list[Adjusted] = []
-    for i, (account_no, new_base) in enumerate(lines):
-        acct = found.get(account_no)
-        if account_no in seen:
-            problems[f"lines.{i}.account_no"] = "同一职工出现了两次"
-            continue
-        seen.add(account_no)
-        if acct is None or acct.kind != "employee" or acct.unit_no != unit_no:
-            problems[f"lines.{i}.account_no"] = "不是本单位职工"
-            continue
+    for i, acct, new_base in employee_lines(unit_no, lines, doing="调整", problems=problems):
         if acct.base_serial == serial:           # applied by an earlier attempt of this same request
-            done.append(Adjusted(account_no, int(acct.base or 0), int(acct.base or 0), int(acct.monthly_amount or 0)))
+            done.append(Adjusted(acct.account_no, int(acct.base or 0), int(acct.base or 0),
+                                 int(acct.monthly_amount or 0)))
             continue
         if acct.status != "normal":
             problems[f"lines.{i}.account_no"] = "职工账户不是正常缴存状态"
