@@ -139,8 +139,8 @@ def money_out(record: BusinessRecord, *, to: Callable[[], tuple[str | None, int]
     if record.status == "cancelled":
         raise errors.PaymentDeclined(f"转账未成功：{record.opinion}", details={"serial_no": record.serial_no})
     ok, opinion = pay_out(record.serial_no, to(), reverse)
-    records.finish(record.serial_no, "paid" if ok else "cancelled", opinion, clock.iso(now))
-    record = records.find(record.serial_no)
+    record = (records.finished(record.serial_no, "paid" if ok else "cancelled", opinion, clock.iso(now))
+              or records.find(record.serial_no))
     if ok:
         paid(record)
         return record
