@@ -169,7 +169,8 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
           now: dt.datetime, actor: str, source: str | None = None) -> BusinessRecord:
     """``POST /v1/withdrawals``: pay an automatic type now, or submit a manual one for review."""
     rule = _rule(kind)
-    record = records.find_own(serial, id_number, KIND)
+    # the record of a retry and the card asked for, in one round trip (issue 18); the card is judged where it was
+    record, (asked_card,) = records.find_own_with(serial, id_number, KIND, (BankCard, id_number, card_id))
     if record is None:
         today = _today(now)
         for name, said in (("approved_on", "批准日期"), ("purchase_date", "购房日期")):
@@ -180,7 +181,7 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
         rules.require(v)
         acct = f.account(v.account_no)
         take = rules.amount_to_take(v, rule, amount, int(acct.balance or 0))
-        card = cards.card_of(id_number, card_id)
+        card = cards.bound(asked_card)
         extra = {}
         if v.early:
             extra["early_retirement"] = (f"提前退休：法定退休年龄{f.person.retirement_age}"
@@ -211,7 +212,9 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
 
     return payments.money_out(record, to=lambda: _payee(record, card_no=payee, entry=entry), now=now,
                               reverse=lambda amount, reason: _reverse(record, amount, reason, now),
-                              paid=lambda record: _notify_paid(record, now, entry=entry), declined=declined)
+                              paid=lambda record: _notify_paid(record, now, entry=entry), declined=declined,
+                              tell=lambda record: ("withdrawal", f"{record.title}成功",
+                                                   f"您的{record.title} {_paid_sentence(record, entry)}。"))
 
 
 def get(id_number: str, serial: str) -> BusinessRecord:
@@ -344,7 +347,8 @@ def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, sou
                                         type=record.type, business_serial=record.serial_no,
                                         note=masking.scrub(details.get("card", "")) or None)],
                         now=now, actor=actor, source=source, updates={record.account_no: updates},
-                        extras=extras, before_write=unchanged)
+                        extras=extras, before_write=unchanged,
+                        read={a.account_no: a for a in f.accounts})
         except _Changed:
             # the account moved between our read and the write (a remittance, say): judge again on fresh facts
             f = facts(record.owner, today, ignore_pending=record.serial_no if reviewed else None)

@@ -91,6 +91,17 @@ def find_own(serial_no: str, owner: str, kind: str | None = None) -> BusinessRec
     return record
 
 
+def find_own_with(serial_no: str, owner: str, kind: str | None, *others: tuple) -> tuple[BusinessRecord | None, list]:
+    """:func:`find_own`, reading the ``others`` (keys as :func:`chalicelib.store.base.get_many` takes them) in the
+    same round trip: (the record or None, the others or None each)."""
+    from chalicelib.store.base import get_many
+
+    record, *rest = get_many((BusinessRecord, serial_no), *others)
+    if record is not None and (record.owner != owner or (kind is not None and record.kind != kind)):
+        raise errors.Conflict(SERIAL_CONFLICT)
+    return record, rest
+
+
 def submit(record: BusinessRecord) -> BusinessRecord:
     """Save a new record; the same serial twice is the same application (the first is kept and returned)."""
     try:
