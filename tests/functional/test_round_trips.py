@@ -92,3 +92,28 @@ def test_a_roster_payment_calls_grow_with_batches_not_employees(client, world):
     four = _count(client, _roster_of(4), "four", 200)
     print("roster 2:", len(two), two, "\nroster 4:", len(four), four)
     assert len(four) == len(two), (two, four)
+
+
+@pytest.mark.parametrize("route, transaction", [
+    ("POST /v1/flexible/remittances", 0),                     # the posting carries the message
+    ("POST /v1/withdrawals", 1),                              # the second: entry paid + record paid + message
+    ("POST /v1/me/loans/{contract_no}/prepayments", 0),
+])
+def test_the_message_written_with_the_money_is_written_once_when_the_answer_is_lost(client, world, route,
+                                                                                     transaction):
+    """The owner's message now rides in a money transaction: a transaction applied whose answer was lost, then the
+    client's retry with the same key, must leave exactly one message for the business serial."""
+    from chalicelib.store.accounts import Account
+    from chalicelib.store.messages import Message
+
+    money_route = ROUTES[route]
+    call = money_route.prepare()
+    with DynamoWatch(fault="lost", at=("TransactWriteItems", transaction)) as watch:
+        first = money._send(client, call, "lost-once")
+    assert watch.injected == "TransactWriteItems", watch.calls
+    assert first.status_code == 503, first.json_body
+    status, body = money._settle(client, call, "lost-once", world)
+    assert status == money_route.ok_status, body
+    owner = Account.get(call.account_no).id_number
+    told = [m for m in Message.query(owner) if m.serial_no == body["serial_no"]]
+    assert len(told) == 1, [(m.title, m.body) for m in told]
