@@ -195,6 +195,7 @@ def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: di
     headers = request.headers or {}
     cid = request_id(headers.get("x-request-id") or (request.context or {}).get("requestId"))
     token = log.correlation_id.set(cid)
+    auth_mod.forget_caller()
     out_headers = {"X-Request-Id": cid}
     status = 500
     try:
@@ -268,6 +269,7 @@ def dispatch(route: Route, fn: Callable[..., Any], request: Any, path_params: di
         if 400 <= status < 500 and status not in (401, 404):
             log.metric("Refusals", route=route.name, status=str(status))
         log.correlation_id.reset(token)
+        auth_mod.forget_caller()
 
 
 class Api:

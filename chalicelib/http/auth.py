@@ -8,6 +8,7 @@ A token of one role never opens another role's routes (403).
 
 from __future__ import annotations
 
+import contextvars
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -250,10 +251,27 @@ def verify_step_up(token: str | None, principal: Principal, *, now: datetime) ->
         raise errors.Unauthenticated("身份验证无效，请重新验证", details={"step_up": "required"})
 
 
+# The caller's User as read by caller_id_number during the current request (issue 18: a money route read it here and
+# again, by ID number, to tell the citizen). Set per request; ``api.dispatch`` forgets it when the request ends.
+_caller: contextvars.ContextVar[User | None] = contextvars.ContextVar("gjj_caller_user", default=None)
+
+
+def forget_caller() -> None:
+    _caller.set(None)
+
+
+def caller_user(id_number: str) -> User | None:
+    """The User this request's caller_id_number read, when it is the holder of ``id_number`` (else None)."""
+    user = _caller.get()
+    return user if user is not None and user.id_number == id_number else None
+
+
 def caller_id_number(user_id: str) -> str:
     """The ID number of the logged-in depositor (role ``citizen``: ``req.subject`` is the user id); 401 when the
-    user is gone."""
+    user is gone. The User is kept for the rest of the request (:func:`caller_user`)."""
     try:
-        return User.get(user_id).id_number
+        user = User.get(user_id)
     except User.DoesNotExist:
         raise errors.Unauthenticated("登录信息无效，请重新登录") from None
+    _caller.set(user)
+    return user.id_number

@@ -111,10 +111,16 @@ def accounts_per_transaction(extras: int = 0) -> int:
 
 def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", source: str | None = None,
          updates: dict[str, list[Any]] | None = None, extras: Sequence[Extra] = (),
-         before_write: Callable[[dict[str, Account]], None] | None = None) -> PostResult:
+         before_write: Callable[[dict[str, Account]], None] | None = None,
+         read: dict[str, Account] | None = None) -> PostResult:
     """Apply ``postings`` atomically (see the module doc). ``updates`` adds PynamoDB update actions to an
     account's write (``[Account.status.set("closed")]``); ``before_write(accounts)`` may refuse on the
-    freshly read accounts (status checks) by raising an :class:`~chalicelib.errors.ApiError`."""
+    freshly read accounts (status checks) by raising an :class:`~chalicelib.errors.ApiError`.
+
+    ``read``: the accounts as the caller has just read them (issue 18: one read of an account per request). The
+    first attempt plans on them instead of reading the accounts again; its transaction is conditioned on their
+    versions like any attempt's, so a copy that is not current cancels it (nothing written) and the next attempt
+    reads afresh; a refusal (``before_write``, ``_plan``) judged on such a copy is judged again on a fresh read."""
     if not postings:
         raise ValueError("nothing to post")
     serials = [p.serial_no for p in postings]
@@ -128,13 +134,17 @@ def post(postings: Sequence[Posting], *, now: datetime, actor: str = "system", s
     if len(account_nos) + len(postings) + len(reversed_serials) + len(extras) + 1 > MAX_ACTIONS:
         raise ValueError("too many items for one transaction; split the postings")
 
-    for _attempt in range(_RETRIES):
-        accounts = _read_accounts(account_nos)
+    hinted = read is not None and all(no in read for no in account_nos)
+    for _attempt in range(_RETRIES + (1 if hinted else 0)):
+        first = hinted and _attempt == 0
+        accounts = {no: read[no] for no in account_nos} if first else _read_accounts(account_nos)
         try:
             if before_write is not None:
                 before_write(accounts)
             entries, balances = _plan(postings, accounts, now)
         except errors.ApiError:
+            if first:
+                continue        # judged on the caller's copy: judge again on a fresh read
             # A retry of a posting that went through finds the account already changed by it.
             replay = _replay(serials)
             if replay is not None:

@@ -28,6 +28,7 @@ days``; the loan is then ``settled`` with balance 0 and offset cancelled.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -53,6 +54,11 @@ def loan_of(id_number: str, contract_no: str) -> Loan:
         loan = Loan.get(contract_no, consistent_read=True)
     except Loan.DoesNotExist:
         loan = None
+    return _own(id_number, loan)
+
+
+def _own(id_number: str, loan: Loan | None) -> Loan:
+    """:func:`loan_of` of a loan already read (None: not found)."""
     if loan is None or loan.id_number != id_number:
         raise errors.NotFound("未找到该笔贷款")
     return loan
@@ -75,8 +81,10 @@ def extra_repayments(contract_no: str) -> list[Repayment]:
     return list(Repayment.query(contract_no, Repayment.period_no >= EXTRA_KEY_BASE, consistent_read=True))
 
 
-def _free_extra_key(contract_no: str, paid: int) -> int:
-    taken = {int(r.period_no) for r in extra_repayments(contract_no)}
+def _free_extra_key(contract_no: str, paid: int, extras: list[Repayment] | None = None) -> int:
+    """The first free key for an extra repayment after ``paid`` installments (``extras``: the loan's extra
+    repayments when already read)."""
+    taken = {int(r.period_no) for r in (extra_repayments(contract_no) if extras is None else extras)}
     n = 1
     while EXTRA_KEY_BASE * n + paid in taken:
         n += 1
@@ -129,11 +137,13 @@ def _declined(record: BusinessRecord, now: dt.datetime):
     return tell
 
 
-def _resume(serial: str, id_number: str, kind: str) -> BusinessRecord | None:
-    record = records.find_own(serial, id_number, kind)
+def _resume(serial: str, id_number: str, kind: str, contract_no: str) -> tuple[BusinessRecord | None, Loan | None]:
+    """The record of a retry (a cancelled one answers its refusal again) and the loan as read with it, in one
+    round trip (issue 18); the loan is judged by the caller (:func:`_own`)."""
+    record, (loan,) = records.find_own_with(serial, id_number, kind, (Loan, contract_no))
     if record is not None and record.status == "cancelled":
         raise payments.declined_again(record)
-    return record
+    return record, loan
 
 
 def _done(serial: str) -> BusinessRecord | None:
@@ -143,22 +153,37 @@ def _done(serial: str) -> BusinessRecord | None:
 
 
 def _commit(record: BusinessRecord, loan: Loan, loan_actions: list, repayment: Repayment, outcome: dict[str, str],
-            now: dt.datetime, opinion: str) -> bool:
-    """The loan update, the repayment and the record in one transaction; False when the loan moved."""
-    fresh = records.find(record.serial_no)
-    details = {**(fresh.details.as_dict() if fresh.details else {}), **outcome}
+            now: dt.datetime, opinion: str,
+            tell: Callable[[BusinessRecord], tuple[str, str]]) -> BusinessRecord | None:
+    """The loan update, the repayment and the record in one transaction; None when the loan (or the record)
+    moved, else the record as the transaction left it.
+
+    ``record`` is this request's copy (saved or read by it, issue 18: not read again): the record's write is
+    conditioned on its version and on its being ``submitted``, so a copy that is no longer current cancels the
+    transaction like a moved loan does, and the caller reads again.
+
+    ``tell(done)``: the (title, body) of the borrower's message, written in the same transaction (issue 18: with
+    what it tells, no write of its own); the SMS, if they subscribed, is queued after."""
+    details = {**(record.details.as_dict() if record.details else {}), **outcome}
+    decided_at = clock.iso(now)
+    done = BusinessRecord.from_raw_data(record.serialize())
+    done.status, done.opinion, done.decided_at, done.details = "done", opinion, decided_at, details
+    title, body = tell(done)
     try:
         with TransactWrite(connection=base.connection()) as tx:
             tx.update(Loan(loan.contract_no), actions=[*loan_actions, Loan.version.set(int(loan.version or 0) + 1),
                                                        Loan.updated_at.set(now)],
                       condition=(Loan.version == int(loan.version or 0)) & (Loan.status == "normal"))
             tx.save(repayment, condition=Repayment.period_no.does_not_exist())
-            records.finish_in(tx, fresh, "done", opinion, clock.iso(now), BusinessRecord.details.set(details))
+            records.finish_in(tx, record, "done", opinion, decided_at, BusinessRecord.details.set(details))
+            notify.message_in(tx, record.owner, title=title, body=body, kind="loan", now=now,
+                              serial_no=record.serial_no)
     except TransactWriteError as exc:
         if condition_failed(exc):
-            return False        # the loan (or the record) moved: the caller reads again
+            return None         # the loan (or the record) moved: the caller reads again
         raise                   # throttled, conflicting or unanswered: nothing decided, the client retries (503)
-    return True
+    notify.sms(record.owner, body=body, kind="loan", now=now, key=record.serial_no)
+    return done
 
 
 # ---------------------------------------------------------------- 提前还本
@@ -200,7 +225,11 @@ def _prepayment_of(record: BusinessRecord) -> PrepaymentOutcome:
 
 
 def prepayments_in(contract_no: str, year: int) -> int:
-    return sum(1 for r in extra_repayments(contract_no) if r.source == "prepayment" and r.date.startswith(str(year)))
+    return _prepayments_in(extra_repayments(contract_no), year)
+
+
+def _prepayments_in(extras: list[Repayment], year: int) -> int:
+    return sum(1 for r in extras if r.source == "prepayment" and r.date.startswith(str(year)))
 
 
 def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: str,
@@ -208,16 +237,21 @@ def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: 
     """提前还本: ``amount`` fen of principal from the repayment account; the plan is recomputed by ``mode``."""
     cfg = policy.get().loans
     today = _today(now)
-    record = _resume(serial, id_number, PREPAYMENT)
+    record, read = _resume(serial, id_number, PREPAYMENT, contract_no)
     if record is not None and record.status == "done":
         return _prepayment_of(record)
-    loan = loan_of(id_number, contract_no)
+    loan = _own(id_number, read)
+    # what this request read of the loan, its accrued interest and its extra repayments, used again by the first
+    # posting attempt instead of reading them again (issue 18): the posting's transaction is conditioned on the
+    # loan's version (and the repayment's key on being free), so reads gone stale cancel it and a later attempt
+    # reads afresh
+    first: dict = {"loan": loan, "accrued": accrued(loan, today), "extras": extra_repayments(contract_no)}
     if record is None:
-        interest, _days = accrued(loan, today)
+        interest, _days = first["accrued"]
         _check_covers_interest(amount, interest)
         rules.check_prepayment(status=loan.status, paid_periods=int(loan.paid_periods or 0),
                                balance_fen=int(loan.balance), amount_fen=amount, principal_fen=amount - interest,
-                               used_this_year=prepayments_in(contract_no, today.year), rules=cfg.prepayment)
+                               used_this_year=_prepayments_in(first["extras"], today.year), rules=cfg.prepayment)
         record = _start(serial=serial, id_number=id_number, kind=PREPAYMENT, title="提前还本", amount=amount,
                         loan=loan, details={"mode": mode}, now=now)
         if record.status == "done":
@@ -226,15 +260,18 @@ def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: 
 
     def post(bank_serial: str) -> PrepaymentOutcome:
         for _attempt in range(_ATTEMPTS):
-            loan = loan_of(id_number, contract_no)
-            interest, days = accrued(loan, today)
+            if _attempt == 0:
+                loan, (interest, days), extras = first["loan"], first["accrued"], first["extras"]
+            else:
+                loan = loan_of(id_number, contract_no)
+                (interest, days), extras = accrued(loan, today), extra_repayments(contract_no)
             principal = int(record.amount) - interest
             try:
                 _check_covers_interest(int(record.amount), interest)
                 rules.check_prepayment(status=loan.status, paid_periods=int(loan.paid_periods or 0),
                                        balance_fen=int(loan.balance), amount_fen=int(record.amount),
                                        principal_fen=principal,
-                                       used_this_year=prepayments_in(contract_no, today.year), rules=cfg.prepayment)
+                                       used_this_year=_prepayments_in(extras, today.year), rules=cfg.prepayment)
             except errors.ApiError:
                 if (again := _done(serial)) is not None:
                     return _prepayment_of(again)
@@ -249,15 +286,15 @@ def prepay(*, id_number: str, contract_no: str, amount: int, mode: str, serial: 
                        "interest_saved": str(result.interest_saved), "bank_serial": bank_serial,
                        **{f"before_{k}": str(v) for k, v in _summary(result.before).items()},
                        **{f"after_{k}": str(v) for k, v in _summary(result.after).items()}}
-            repayment = Repayment(contract_no, _free_extra_key(contract_no, paid), date=today.isoformat(),
+            repayment = Repayment(contract_no, _free_extra_key(contract_no, paid, extras), date=today.isoformat(),
                                   amount=int(record.amount), principal=principal, interest=interest, penalty=0,
                                   balance_after=balance_after, source="prepayment", serial_no=serial,
                                   from_bank=int(record.amount))
             actions = [Loan.balance.set(balance_after), Loan.term_months.set(term),
                        Loan.interest_paid_to.set(today.isoformat())]
-            if _commit(record, loan, actions, repayment, outcome, now, f"已提前还本，银行流水 {bank_serial}"):
-                done = records.find(serial)
-                _notify_prepaid(done, now)
+            done = _commit(record, loan, actions, repayment, outcome, now, f"已提前还本，银行流水 {bank_serial}",
+                           _prepaid_message)
+            if done is not None:
                 return _prepayment_of(done)
             if (again := _done(serial)) is not None:
                 return _prepayment_of(again)
@@ -273,16 +310,14 @@ def _check_covers_interest(amount: int, interest: int) -> None:
                                             message="提前还款先归还截至今日的利息，金额须大于应付利息")
 
 
-def _notify_prepaid(record: BusinessRecord, now: dt.datetime) -> None:
+def _prepaid_message(record: BusinessRecord) -> tuple[str, str]:
     o = _prepayment_of(record)
     how = (f"剩余期数 {o.after['remaining_months']} 期" if o.mode == "shorten_term"
            else f"月还款额 {money.format(o.after['monthly_payment'])} 元")
-    notify.citizen(record.owner, title="提前还本成功",
-                   body=f"您的公积金贷款 {o.contract_no} 已提前还款 {money.format(o.amount)} 元（利息 "
-                        f"{money.format(o.interest)} 元，本金 {money.format(o.principal)} 元），贷款余额 "
-                        f"{money.format(o.balance_after)} 元，{how}，"
-                        f"预计节省利息 {money.format(o.interest_saved)} 元。",
-                   kind="loan", now=now, key=record.serial_no, serial_no=record.serial_no)
+    return "提前还本成功", (f"您的公积金贷款 {o.contract_no} 已提前还款 {money.format(o.amount)} 元（利息 "
+                            f"{money.format(o.interest)} 元，本金 {money.format(o.principal)} 元），贷款余额 "
+                            f"{money.format(o.balance_after)} 元，{how}，"
+                            f"预计节省利息 {money.format(o.interest_saved)} 元。")
 
 
 # ---------------------------------------------------------------- 提前结清
@@ -311,6 +346,13 @@ def _settlement_of(record: BusinessRecord) -> SettlementOutcome:
                              repay_account=d.get("repay_account", ""), bank_serial=d.get("bank_serial", ""))
 
 
+def _settled_message(record: BusinessRecord) -> tuple[str, str]:
+    o = _settlement_of(record)
+    return "贷款已结清", (f"您的公积金贷款 {o.contract_no} 已于 {o.settled_on} 提前结清，"
+                          f"还款 {money.format(o.amount)} 元（本金 {money.format(o.principal)} 元，"
+                          f"利息 {money.format(o.interest)} 元）。")
+
+
 def settlement_quote(loan: Loan, today: dt.date) -> tuple[int, int, int]:
     """(principal, interest, days): the remaining principal and the interest accrued since the last installment (or
     the later prepayment that paid the interest up to its day)."""
@@ -321,10 +363,10 @@ def settlement_quote(loan: Loan, today: dt.date) -> tuple[int, int, int]:
 def settle(*, id_number: str, contract_no: str, serial: str, now: dt.datetime) -> SettlementOutcome:
     """提前结清: the remaining principal and the accrued interest from the repayment account; the loan is settled."""
     today = _today(now)
-    record = _resume(serial, id_number, SETTLEMENT)
+    record, read = _resume(serial, id_number, SETTLEMENT, contract_no)
     if record is not None and record.status == "done":
         return _settlement_of(record)
-    loan = loan_of(id_number, contract_no)
+    loan = _own(id_number, read)
     if record is None:
         rules.check_servicing(loan.status)
         principal, interest, days = settlement_quote(loan, today)
@@ -336,8 +378,11 @@ def settle(*, id_number: str, contract_no: str, serial: str, now: dt.datetime) -
             return _settlement_of(record)
     d = record.details.as_dict()
 
+    read = loan
+
     def post(bank_serial: str) -> SettlementOutcome:
-        loan = loan_of(id_number, contract_no)
+        # the loan this request read (issue 18: not read again); the transaction is conditioned on its version
+        loan = read
         if str(int(loan.version or 0)) != d["loan_version"] or loan.status != "normal":
             if (again := _done(serial)) is not None:
                 return _settlement_of(again)
@@ -353,17 +398,13 @@ def settle(*, id_number: str, contract_no: str, serial: str, now: dt.datetime) -
         actions = [Loan.balance.set(0), Loan.status.set("settled"), Loan.offset_signed.set(False),
                    Loan.offset_day.remove()]
         outcome = {"settled_on": today.isoformat(), "bank_serial": bank_serial}
-        if not _commit(record, loan, actions, repayment, outcome, now, f"已结清，银行流水 {bank_serial}"):
+        done = _commit(record, loan, actions, repayment, outcome, now, f"已结清，银行流水 {bank_serial}",
+                       _settled_message)
+        if done is None:
             if (again := _done(serial)) is not None:
                 return _settlement_of(again)
             raise payments.Refused("贷款信息已变化", errors.Conflict("贷款信息已变化，扣款已退回，请重新办理提前结清"))
-        o = _settlement_of(records.find(serial))
-        notify.citizen(id_number, title="贷款已结清",
-                       body=f"您的公积金贷款 {contract_no} 已于 {o.settled_on} 提前结清，"
-                            f"还款 {money.format(o.amount)} 元（本金 {money.format(o.principal)} 元，"
-                            f"利息 {money.format(o.interest)} 元）。",
-                       kind="loan", now=now, key=serial, serial_no=serial)
-        return o
+        return _settlement_of(done)
 
     return payments.money_in(serial=serial, payer=loan.repay_account, amount=int(record.amount), now=now, post=post,
                              declined=_declined(record, now))

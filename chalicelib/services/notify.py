@@ -50,12 +50,29 @@ def queue_sms(sms_id: str, phone: str, text: str, *, now: datetime) -> bool:
     return True
 
 
+def message_in(tx, id_number: str, *, title: str, body: str, kind: str, now: datetime,
+               serial_no: str | None = None) -> None:
+    """:func:`post_message` as one write of a transaction (issue 18): the message is written with what it tells
+    (the money moving), in the same round trip, and only if that happens. Follow with :func:`sms` after."""
+    msg = Message(id_number=id_number, message_id=message_id(now), box="unread", kind=kind, title=title, body=body,
+                  created_at=clock.iso(now), serial_no=serial_no, box_key=Message.box_key_for(id_number, "unread"))
+    tx.save(msg)
+
+
 def citizen(id_number: str, *, title: str, body: str, kind: str, now: datetime, key: str,
             serial_no: str | None = None, sms_text: str | None = None) -> None:
     """Post a message and, if this person subscribed to SMS, queue one SMS keyed by ``kind#key``."""
 
     post_message(id_number, title=title, body=body, kind=kind, now=now, serial_no=serial_no)
-    users = list(User.id_number_index.query(id_number, limit=1))
+    sms(id_number, body=body, kind=kind, now=now, key=key, sms_text=sms_text)
+
+
+def sms(id_number: str, *, body: str, kind: str, now: datetime, key: str, sms_text: str | None = None) -> None:
+    """The SMS half of :func:`citizen`: queued under ``kind#key`` if this person subscribed."""
+    from chalicelib.http.auth import caller_user
+
+    known = caller_user(id_number)     # the citizen's own request has read their User already
+    users = [known] if known is not None else list(User.id_number_index.query(id_number, limit=1))
     if not users or not users[0].sms_subscribed:
         return
     try:

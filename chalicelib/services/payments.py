@@ -127,20 +127,30 @@ def declined_again(record: BusinessRecord, what: str = "扣款") -> errors.Payme
 
 def money_out(record: BusinessRecord, *, to: Callable[[], tuple[str | None, int]], now: dt.datetime,
               reverse: Callable[[int, str], None], paid: Callable[[BusinessRecord], None],
-              declined: Callable[[BusinessRecord, str], None]) -> BusinessRecord:
+              declined: Callable[[BusinessRecord, str], None],
+              tell: Callable[[BusinessRecord], tuple[str, str, str]] | None = None) -> BusinessRecord:
     """Pay the posted withdrawal ``record`` and finish the record.
 
     ``to()`` gives the payee (None: the card is gone) and the amount posted; it is read only when there is a
     payout to make. Paid: the record is ``paid`` and ``paid(record)`` tells the owner. Declined:
     ``reverse(amount, reason)`` puts the money back, the record is ``cancelled``, ``declined(record, reason)`` tells
-    the owner and a 422 is raised. A record already decided answers as it was decided."""
+    the owner and a 422 is raised. A record already decided answers as it was decided.
+
+    ``tell(record)``: the (kind, title, body) of the owner's message when paid. Given, the paid entry, the finished
+    record and that message are written in one transaction (issue 18: one round trip, not three), then the SMS is
+    queued; ``paid`` is called only when that transaction finds the record or the entry moved (a twin's work)."""
     if record.status in ("paid", "done"):
         return record
     if record.status == "cancelled":
         raise errors.PaymentDeclined(f"转账未成功：{record.opinion}", details={"serial_no": record.serial_no})
-    ok, opinion = pay_out(record.serial_no, to(), reverse)
-    records.finish(record.serial_no, "paid" if ok else "cancelled", opinion, clock.iso(now))
-    record = records.find(record.serial_no)
+    ok, opinion = pay_out(record.serial_no, to(), reverse, mark=tell is None)
+    if ok and tell is not None:
+        done = _paid_together(record, opinion, now, tell)
+        if done is not None:
+            return done
+        ledger.mark_paid(record.serial_no)       # the transaction found a twin's work: the steps one by one
+    record = (records.finished(record.serial_no, "paid" if ok else "cancelled", opinion, clock.iso(now))
+              or records.find(record.serial_no))
     if ok:
         paid(record)
         return record
@@ -148,16 +158,48 @@ def money_out(record: BusinessRecord, *, to: Callable[[], tuple[str | None, int]
     raise errors.PaymentDeclined(f"转账未成功：{opinion}", details={"serial_no": record.serial_no})
 
 
-def pay_out(serial: str, to: tuple[str | None, int], reverse: Callable[[int, str], None]) -> tuple[bool, str]:
+def _paid_together(record: BusinessRecord, opinion: str, now: dt.datetime,
+                   tell: Callable[[BusinessRecord], tuple[str, str, str]]) -> BusinessRecord | None:
+    """The entry ``posted`` → ``paid``, the record ``submitted`` → ``paid`` and the owner's message in one
+    transaction; the record as it is now, or None when a condition failed (nothing written)."""
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.services import notify
+    from chalicelib.store import base
+    from chalicelib.store.ledger import LedgerEntry
+
+    decided_at = clock.iso(now)
+    done = BusinessRecord.from_raw_data(record.serialize())
+    done.status, done.opinion, done.decided_at = "paid", opinion, decided_at
+    kind, title, body = tell(done)
+    try:
+        with TransactWrite(connection=base.connection()) as tx:
+            tx.update(LedgerEntry(record.serial_no), actions=[LedgerEntry.status.set("paid")],
+                      condition=LedgerEntry.status == "posted")
+            records.finish_in(tx, record, "paid", opinion, decided_at)
+            notify.message_in(tx, record.owner, title=title, body=body, kind=kind, now=now,
+                              serial_no=record.serial_no)
+    except TransactWriteError as exc:
+        if base.condition_failed(exc):
+            return None
+        raise
+    notify.sms(record.owner, body=body, kind=kind, now=now, key=record.serial_no)
+    return done
+
+
+def pay_out(serial: str, to: tuple[str | None, int], reverse: Callable[[int, str], None], *,
+            mark: bool = True) -> tuple[bool, str]:
     """The bank pays the posted withdrawal ``serial`` to ``to`` = (payee, amount); (True, opinion) when paid, else
-    ``reverse(amount, reason)`` and (False, reason)."""
+    ``reverse(amount, reason)`` and (False, reason). ``mark``: mark the entry paid here (else the caller does)."""
     payee, amount = to
     if payee is None:
         answer = bank.BankResult(ok=False, reason="收款银行卡已不存在")
     else:
         answer = payout(payee, amount, serial)
     if answer.ok:
-        ledger.mark_paid(serial)
+        if mark:
+            ledger.mark_paid(serial)
         return True, f"已转账，银行流水 {answer.bank_serial}"
     reason = answer.reason or DECLINED
     reverse(amount, reason)

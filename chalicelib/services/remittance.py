@@ -34,6 +34,7 @@ from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
 from chalicelib.store.base import condition_failed
 from chalicelib.store.business import BusinessRecord
+from chalicelib.store.cards import BankCard
 from chalicelib.store.kv import StateItem
 
 logger = log.get("remittance")
@@ -240,7 +241,8 @@ LEDGER_KIND = {"remittance": "remit", "back_payment": "backpay"}
 
 def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.datetime, actor: str,
          source: str | None, plan) -> Payment:
-    record = records.find_own(serial, id_number)
+    # the record of a retry and the card asked for, in one round trip (issue 18); the card is judged where it was
+    record, (asked_card,) = records.find_own_with(serial, id_number, None, (BankCard, id_number, card_id))
     if record is not None:
         if record.status == "done":
             return _payment_of(record)
@@ -261,7 +263,7 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
         flex_rules.check_depositing(acct.kind, acct.status)
         _require_open(now)
         q = plan(acct)
-        card = cards.card_of(id_number, card_id)
+        card = cards.bound(asked_card)
         expected_paid_through = acct.paid_through
         record = business.new_record(
             serial_no=serial, owner=id_number, kind=kind, title=TITLES[kind], now=now, review=False,
@@ -280,11 +282,21 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
                        kind="payment", now=now, key=serial, serial_no=serial)
         return errors.PaymentDeclined(f"扣款未成功：{reason}", details={"serial_no": serial, "status": "cancelled"})
 
+    what = TITLES[kind]
+    span = q.end_period if q.months == 1 else f"{q.from_period}-{q.end_period}"
+
+    def told(balance: int) -> str:
+        return (f"您已{what} {span} 共 {q.months} 个月，金额 {money.format(q.amount)} 元，"
+                f"账户余额 {money.format(balance)} 元。")
+
+    planned: dict[str, int] = {}
+
     def still_due(accounts: dict[str, Account]) -> None:
         fresh = accounts[acct.account_no]
         flex_rules.check_depositing(fresh.kind, fresh.status)
         if (fresh.paid_through or None) != expected_paid_through:
             raise errors.AlreadyDone(f"{q.end_period} 已缴存，无需重复缴存")
+        planned["balance"] = int(fresh.balance or 0) + sum(int(a) for a in q.amounts)   # what this attempt posts
 
     def post(bank_serial: str) -> ledger.PostResult:
         ledger_kind = LEDGER_KIND[kind]
@@ -294,10 +306,14 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
                     for p, acct_amount in zip(q.periods, q.amounts, strict=True)]
         done = Extra(lambda tx: records.finish_in(tx, record, "done", f"扣款成功，银行流水 {bank_serial}",
                                                   clock.iso(now)), errors.AlreadyDone())
+        # the depositor's message goes with the money (issue 18: no write of its own; written once, if posted)
+        message = Extra(lambda tx: notify.message_in(tx, id_number, title=f"{what}成功", body=told(planned["balance"]),
+                                                     kind="payment", now=now, serial_no=serial))
         try:
             return ledger.post(postings, now=now, actor=actor, source=source,
                                updates={acct.account_no: [Account.paid_through.set(q.end_period)]},
-                               extras=[_window_check(now), done], before_write=still_due)
+                               extras=[_window_check(now), done, message], before_write=still_due,
+                               read={acct.account_no: acct})
         except ledger.Race:
             raise payments.Refused("账户正忙", errors.Conflict("账户正忙，扣款已退回，请稍后重试")) from None
 
@@ -305,12 +321,7 @@ def _pay(*, kind: str, id_number: str, card_id: str, serial: str, now: dt.dateti
                                declined=declined)
     balance = result.balances[acct.account_no]
     if not result.replayed:
-        what = TITLES[kind]
-        span = q.end_period if q.months == 1 else f"{q.from_period}-{q.end_period}"
-        notify.citizen(id_number, title=f"{what}成功",
-                       body=f"您已{what} {span} 共 {q.months} 个月，金额 {money.format(q.amount)} 元，"
-                            f"账户余额 {money.format(balance)} 元。",
-                       kind="payment", now=now, key=serial, serial_no=serial)
+        notify.sms(id_number, body=told(balance), kind="payment", now=now, key=serial)
     return Payment(serial_no=serial, kind=kind, periods=q.periods, amount=q.amount, balance=balance,
                    paid_through=q.end_period, status="done", paid_at=clock.iso(now))
 

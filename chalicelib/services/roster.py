@@ -41,6 +41,7 @@ from chalicelib.services.units import employee_lines, owner, unit_of
 from chalicelib.store import business as records
 from chalicelib.store.accounts import Account
 from chalicelib.store.base import condition_failed
+from chalicelib.store.business import BusinessRecord
 from chalicelib.store.kv import StateItem
 from chalicelib.store.ledger import LedgerEntry
 from chalicelib.store.people import Person, Unit
@@ -296,10 +297,15 @@ def _progress_key(roster_no: str) -> str:
 
 
 def progress(roster_no: str) -> int:
+    item = _progress_item(roster_no)
+    return int(item.count or 0) if item is not None else 0
+
+
+def _progress_item(roster_no: str) -> StateItem | None:
     try:
-        return int(StateItem.get(_progress_key(roster_no), PROGRESS, consistent_read=True).count or 0)
+        return StateItem.get(_progress_key(roster_no), PROGRESS, consistent_read=True)
     except StateItem.DoesNotExist:
-        return 0
+        return None
 
 
 def posting_serial(roster_no: str, account_no: str, period: str) -> str:
@@ -323,14 +329,16 @@ def pay(unit_no: str, roster_no: str, *, bank_account: str | None, now: dt.datet
     _start_progress(roster_no, now)
     lines = list(RosterLine.query(roster_no, consistent_read=True))
     chunks = deposits.batches(lines, lambda line: line.account_no, BATCH_CAPACITY)
-    done = progress(roster_no)
+    item = _progress_item(roster_no)
+    done = int(item.count or 0) if item is not None else 0
     while done < len(chunks):
         _credit_batch(roster, done, chunks[done], now=now, actor=actor, source=source)
-        after = progress(roster_no)
+        item = _progress_item(roster_no)
+        after = int(item.count or 0) if item is not None else 0
         if after <= done:     # pragma: no cover - _credit_batch returns only once the batch is committed
             raise RuntimeError(f"roster {roster_no}: batch {done} did not advance")
         done = after
-    return _finish(roster, lines, now)
+    return _finish(roster, lines, now, item)
 
 
 def _debit(roster: Roster, bank_account: str | None, now: dt.datetime) -> Roster:
@@ -487,9 +495,12 @@ def _span(months: list[str]) -> str:
     return f"{first[:4]}年{first[4:]}月" if first == last else f"{first[:4]}年{first[4:]}月至{last[:4]}年{last[4:]}月"
 
 
-def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster:
-    """Every batch is done: what was not credited goes back to the unit, and the roster is paid."""
-    data = StateItem.get(_progress_key(roster.roster_no), PROGRESS, consistent_read=True).data
+def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime, item: StateItem | None = None) -> Roster:
+    """Every batch is done: what was not credited goes back to the unit, and the roster is paid. ``item``: the
+    progress item as read (consistently) after the last batch (issue 18: not read again)."""
+    if item is None:
+        item = StateItem.get(_progress_key(roster.roster_no), PROGRESS, consistent_read=True)
+    data = item.data
     skipped = data.as_dict() if data else {}
     refund = int(skipped.get("skipped_amount", 0))
     credited = len(lines) - int(skipped.get("skipped_lines", 0))
@@ -508,7 +519,7 @@ def _finish(roster: Roster, lines: list[RosterLine], now: dt.datetime) -> Roster
         if not condition_failed(exc):
             raise
         return Roster.get(roster.roster_no, consistent_read=True)       # finished by a concurrent run
-    roster = Roster.get(roster.roster_no, consistent_read=True)
+    # the update's answer (ALL_NEW) is the roster as it now is: no read after it (issue 18)
     _after_paid(roster, len(lines), now)
     return roster
 
@@ -517,10 +528,11 @@ def _after_paid(roster: Roster, line_count: int | None, now: dt.datetime) -> Non
     """What follows a roster's "paid": the unit's paid-through month, the business record, the audit. Each
     step is conditional, so a retry after a failure here finishes them (and repeats none)."""
     try:
-        if business.get(roster.roster_no).status != "submitted":
+        record = business.get(roster.roster_no)
+        if record.status != "submitted":
             return
     except errors.NotFound:
-        pass
+        record = None
     if roster.kind == REMIT and roster.period:
         try:
             Unit(roster.unit_no).update(actions=[Unit.paid_through.set(roster.period)],
@@ -537,13 +549,24 @@ def _after_paid(roster: Roster, line_count: int | None, now: dt.datetime) -> Non
             line_count = sum(1 for _ in RosterLine.query(roster.roster_no))
         opinion += f"；{line_count - credited} 笔已由其他业务缴存，{money.format(refund)} 元已退回单位账户"
     _tell_employees(roster)
-    _set_record(roster.roster_no, "done", now, opinion)
+    _set_record(roster.roster_no, "done", now, opinion, record)
     audit.record("unit.roster.paid", role="unit", who=roster.unit_no, result=audit.OK, now=now,
                  details={"roster_no": roster.roster_no, "credited": credited,
                           "amount": money.format(credited_amount), "refunded": money.format(refund)})
 
 
-def _set_record(serial: str, status: str, now: dt.datetime, opinion: str) -> None:
+def _set_record(serial: str, status: str, now: dt.datetime, opinion: str,
+                record: BusinessRecord | None = None) -> None:
+    """The roster's business record to ``status``. ``record``: as this request read it (issue 18: not read
+    again); its update is conditioned on its version, and one that moved since is read again and updated."""
+    if record is not None:
+        try:
+            record.update(actions=[BusinessRecord.status.set(status), BusinessRecord.decided_at.set(clock.iso(now)),
+                                   BusinessRecord.opinion.set(opinion)])
+            return
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
     try:
         business.set_status(serial, status, now=now, opinion=opinion)
     except errors.NotFound:

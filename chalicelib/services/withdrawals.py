@@ -169,7 +169,8 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
           now: dt.datetime, actor: str, source: str | None = None) -> BusinessRecord:
     """``POST /v1/withdrawals``: pay an automatic type now, or submit a manual one for review."""
     rule = _rule(kind)
-    record = records.find_own(serial, id_number, KIND)
+    # the record of a retry and the card asked for, in one round trip (issue 18); the card is judged where it was
+    record, (asked_card,) = records.find_own_with(serial, id_number, KIND, (BankCard, id_number, card_id))
     if record is None:
         today = _today(now)
         for name, said in (("approved_on", "批准日期"), ("purchase_date", "购房日期")):
@@ -180,7 +181,7 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
         rules.require(v)
         acct = f.account(v.account_no)
         take = rules.amount_to_take(v, rule, amount, int(acct.balance or 0))
-        card = cards.card_of(id_number, card_id)
+        card = cards.bound(asked_card)
         extra = {}
         if v.early:
             extra["early_retirement"] = (f"提前退休：法定退休年龄{f.person.retirement_age}"
@@ -192,8 +193,15 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
                      "bank_name": card.bank_name, "loan": v.contract_no})
         if rule.review == "manual":
             return _submit(record, now)
-        _post(record, f, now, actor=actor, source=source)
-        record = records.find(serial)
+        posted = _post(record, f, now, actor=actor, source=source)
+        if posted.replayed:
+            record = records.find(serial)
+        # else the record is as the posting's transaction saved it; the entry and the card are the ones just
+        # written and read (issue 18: no second read of either in this request)
+        entry = next((e for e in posted.entries if e.serial_no == serial), None)
+        payee = card.card_no
+    else:
+        entry = payee = None
     if record.queue is not None or rule.review == "manual":
         return record
 
@@ -202,9 +210,11 @@ def apply(*, id_number: str, kind: str, amount: int | None, card_id: str, detail
                        body=f"您的{record.title}银行转账未成功：{reason}，资金已退回您的公积金账户，可更换银行卡后重新申请。",
                        kind="withdrawal", now=now, key=serial, serial_no=serial)
 
-    return payments.money_out(record, to=lambda: _payee(record), now=now,
+    return payments.money_out(record, to=lambda: _payee(record, card_no=payee, entry=entry), now=now,
                               reverse=lambda amount, reason: _reverse(record, amount, reason, now),
-                              paid=lambda record: _notify_paid(record, now), declined=declined)
+                              paid=lambda record: _notify_paid(record, now, entry=entry), declined=declined,
+                              tell=lambda record: ("withdrawal", f"{record.title}成功",
+                                                   f"您的{record.title} {_paid_sentence(record, entry)}。"))
 
 
 def get(id_number: str, serial: str) -> BusinessRecord:
@@ -283,7 +293,7 @@ def _marker_extras(record: BusinessRecord, rule, today: dt.date, markers: dict[s
 
 
 def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, source: str | None,
-          reviewed: bool = False) -> None:
+          reviewed: bool = False) -> ledger.PostResult:
     """Post the withdrawal (with its record, or after review its pending marker), re-checking on fresh data."""
     rule = _rule(record.type)
     today = _today(now)
@@ -332,13 +342,13 @@ def _post(record: BusinessRecord, f: Facts, now: dt.datetime, *, actor: str, sou
                 raise _Changed()
 
         try:
-            ledger.post([*([closing_interest] if closing_interest else []),
+            return ledger.post([*([closing_interest] if closing_interest else []),
                          ledger.Posting(record.account_no, record.serial_no, WITHDRAWAL, amount, "withdrawal",
                                         type=record.type, business_serial=record.serial_no,
                                         note=masking.scrub(details.get("card", "")) or None)],
                         now=now, actor=actor, source=source, updates={record.account_no: updates},
-                        extras=extras, before_write=unchanged)
-            return
+                        extras=extras, before_write=unchanged,
+                        read={a.account_no: a for a in f.accounts})
         except _Changed:
             # the account moved between our read and the write (a remittance, say): judge again on fresh facts
             f = facts(record.owner, today, ignore_pending=record.serial_no if reviewed else None)
@@ -350,14 +360,17 @@ class _Changed(errors.Conflict):
     pass
 
 
-def _payee(record: BusinessRecord) -> tuple[str | None, int]:
-    """The card the posted withdrawal goes to (None when it was unbound since) and the amount posted."""
-    details = record.details.as_dict() if record.details else {}
-    try:
-        card_no = BankCard.get(record.owner, details["card_id"]).card_no
-    except BankCard.DoesNotExist:
-        card_no = None
-    return card_no, int(_entry(record.serial_no).amount)
+def _payee(record: BusinessRecord, *, card_no: str | None = None,
+           entry: LedgerEntry | None = None) -> tuple[str | None, int]:
+    """The card the posted withdrawal goes to (None when it was unbound since) and the amount posted.
+    ``card_no``/``entry``: the card and the entry this request has just read and written (not read again)."""
+    if card_no is None:
+        details = record.details.as_dict() if record.details else {}
+        try:
+            card_no = BankCard.get(record.owner, details["card_id"]).card_no
+        except BankCard.DoesNotExist:
+            card_no = None
+    return card_no, int((entry or _entry(record.serial_no)).amount)
 
 
 def _reverse(record: BusinessRecord, amount: int, reason: str, now: dt.datetime) -> None:
@@ -404,9 +417,9 @@ def _marker_prev(pk: str, record: BusinessRecord) -> str:
     return str((item.data.as_dict() if item.data else {}).get("prev") or "")
 
 
-def _paid_sentence(record: BusinessRecord) -> str:
+def _paid_sentence(record: BusinessRecord, entry: LedgerEntry | None = None) -> str:
     details = record.details.as_dict() if record.details else {}
-    entry = _entry(record.serial_no)
+    entry = entry or _entry(record.serial_no)
     if _rule(record.type).closes_account:
         after = "，账户已销户"
     else:
@@ -415,8 +428,9 @@ def _paid_sentence(record: BusinessRecord) -> str:
             f"（{details.get('card', '')}）{after}")
 
 
-def _notify_paid(record: BusinessRecord, now: dt.datetime) -> None:
-    notify.citizen(record.owner, title=f"{record.title}成功", body=f"您的{record.title} {_paid_sentence(record)}。",
+def _notify_paid(record: BusinessRecord, now: dt.datetime, entry: LedgerEntry | None = None) -> None:
+    notify.citizen(record.owner, title=f"{record.title}成功",
+                   body=f"您的{record.title} {_paid_sentence(record, entry)}。",
                    kind="withdrawal", now=now, key=record.serial_no, serial_no=record.serial_no)
 
 

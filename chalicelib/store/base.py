@@ -127,3 +127,20 @@ def delete_tables() -> None:
     for cls in all_models():
         if cls.exists():
             cls.delete_table()
+
+
+def get_many(*keys: tuple) -> list:
+    """Several items of any tables in one round trip (TransactGetItems: each read strongly consistent), each
+    key ``(ModelClass, hash_key)`` or ``(ModelClass, hash_key, range_key)``; None for an item that is not there.
+    Issue 18: a request's independent reads go together instead of one GetItem each."""
+    from pynamodb.transactions import TransactGet
+
+    with TransactGet(connection=connection()) as tg:
+        futures = [tg.get(key[0], key[1], key[2] if len(key) > 2 else None) for key in keys]
+    out = []
+    for future, key in zip(futures, keys, strict=True):
+        try:
+            out.append(future.get())
+        except key[0].DoesNotExist:
+            out.append(None)
+    return out

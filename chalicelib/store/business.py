@@ -91,6 +91,17 @@ def find_own(serial_no: str, owner: str, kind: str | None = None) -> BusinessRec
     return record
 
 
+def find_own_with(serial_no: str, owner: str, kind: str | None, *others: tuple) -> tuple[BusinessRecord | None, list]:
+    """:func:`find_own`, reading the ``others`` (keys as :func:`chalicelib.store.base.get_many` takes them) in the
+    same round trip: (the record or None, the others or None each)."""
+    from chalicelib.store.base import get_many
+
+    record, *rest = get_many((BusinessRecord, serial_no), *others)
+    if record is not None and (record.owner != owner or (kind is not None and record.kind != kind)):
+        raise errors.Conflict(SERIAL_CONFLICT)
+    return record, rest
+
+
 def submit(record: BusinessRecord) -> BusinessRecord:
     """Save a new record; the same serial twice is the same application (the first is kept and returned)."""
     try:
@@ -109,18 +120,25 @@ def submit_in(tx, record: BusinessRecord) -> None:
 
 def finish(serial_no: str, status: str, opinion: str, decided_at: str) -> bool:
     """Move a ``submitted`` record to its outcome; False when it was not submitted any more (decided already)."""
-    record = find(serial_no)
-    if record is None:
-        return False
+    return finished(serial_no, status, opinion, decided_at) is not None
+
+
+def finished(serial_no: str, status: str, opinion: str, decided_at: str) -> BusinessRecord | None:
+    """:func:`finish`, answering the record as it now is (None when it was not submitted: decided already, or
+    unknown). One conditional UpdateItem, no read first (issue 18): the condition alone says it was submitted,
+    and the update's answer (ALL_NEW) is the whole record."""
+    # the table connection's update_item, not Model.update: a model's update of a versioned item is conditioned on
+    # the version it holds, which needs the read this saves; the version still moves on (+1) with the change
     try:
-        record.update(actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
-                               BusinessRecord.decided_at.set(decided_at)],
-                      condition=BusinessRecord.status == "submitted")
+        data = BusinessRecord._get_connection().update_item(
+            serial_no, actions=[BusinessRecord.status.set(status), BusinessRecord.opinion.set(opinion),
+                                BusinessRecord.decided_at.set(decided_at), BusinessRecord.version.add(1)],
+            condition=BusinessRecord.status == "submitted", return_values="ALL_NEW")
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
-        return False
-    return True
+        return None
+    return BusinessRecord.from_raw_data(data["Attributes"])
 
 
 def finish_in(tx, record: BusinessRecord, status: str, opinion: str, decided_at: str, *extra_actions) -> None:
