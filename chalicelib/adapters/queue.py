@@ -55,16 +55,22 @@ class LocalQueue:
         with self._lock:
             return self._messages.popleft() if self._messages else None
 
-    def drain(self, handler: Callable[[dict[str, Any]], Any], workers: int | None = None) -> int:
-        """Run ``handler`` on every message, including those sent while draining, ``workers`` at a time. Returns
-        the number handled; raises the first handler error after the queue is empty (the others are recorded)."""
+    def clear(self) -> None:
+        with self._lock:
+            self._messages.clear()
+
+    def drain(self, handler: Callable[[dict[str, Any]], Any], workers: int | None = None,
+              until: Callable[[], bool] | None = None) -> int:
+        """Run ``handler`` on every message, including those sent while draining, ``workers`` at a time, taking no
+        new one once ``until()`` is true (those are left in the queue). Returns the number handled; raises the first
+        handler error after the others have finished (every failed message is recorded)."""
         workers = max(1, workers if workers is not None else settings.get().job_workers)
         handled = 0
         first_error: BaseException | None = None
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gjj-queue") as pool:
             pending: dict[Future, dict[str, Any]] = {}
             while True:
-                while len(pending) < workers:
+                while len(pending) < workers and not (until is not None and until()):
                     body = self._take()
                     if body is None:
                         break
