@@ -190,3 +190,24 @@ def test_a_poisoned_message_is_recorded_as_failed_locally_and_the_next_firing_fi
     monkeypatch.setattr(interest, "_settle_page", real)
     assert jobs.run("settle-annual-interest", JUNE_30)["done"] is True
     assert_each_settled_once(balances)
+
+
+def test_the_job_worker_lambda_works_a_shard_message(aws, client):
+    # the app's on_sqs_message function, fed the message the coordinator queued, as SQS would deliver it
+    balances = accounts(3)
+
+    class Outbox:            # stands in for SQS: keeps what the coordinator sends
+        def __init__(self):
+            self.sent = []
+
+        def send(self, body):
+            self.sent.append(json.loads(json.dumps(body)))
+            return str(len(self.sent))
+
+    outbox = Outbox()
+    assert jobs_fanout.start(interest.FANOUT, JUNE_30, queue=outbox, shards=1)["sent"] == 1
+    [body] = outbox.sent
+    event = client.events.generate_sqs_event(message_bodies=[json.dumps(body)], queue_name="gjj-local-jobs")
+    client.lambda_.invoke("job_worker", event)
+    assert_each_settled_once(balances)
+    assert StateItem.get(*interest.progress_key(2026)).status == "done"
