@@ -195,9 +195,10 @@ def merge_template(stage: str) -> dict[str, Any]:
                               "maxReceiveCount": WORKER_MAX_RECEIVES},
         },
     }
-    # chalice writes the worker's event source from the queue's name; the merge points it at the queue above
+    # chalice writes the worker's event source as an ARN built from the queue's name; the merge (key by key) makes
+    # it the queue above's, so the stack creates the queue before the mapping
     resources["JobWorker"] = {"Properties": {"Events": {"JobWorkerSqsEventSource": {"Properties": {
-        "Queue": {"Fn::GetAtt": ["JobsQueue", "Arn"]}}}}}}
+        "Queue": {"Fn::Sub": "${JobsQueue.Arn}"}}}}}}
     for job in jobs.JOBS.values():
         fn = _cfn_name(job.function_name)
         resources[f"{fn}InvokeConfig"] = {
