@@ -211,3 +211,20 @@ def test_the_job_worker_lambda_works_a_shard_message(aws, client):
     client.lambda_.invoke("job_worker", event)
     assert_each_settled_once(balances)
     assert StateItem.get(*interest.progress_key(2026)).status == "done"
+
+
+def test_gjj_jobs_run_settles_the_year_through_the_local_queue(aws, monkeypatch, capsys):
+    from chalicelib import cli
+
+    monkeypatch.setenv("GJJ_JOB_SHARDS", "3")
+    monkeypatch.setenv("GJJ_JOB_WORKERS", "2")
+    from chalicelib import settings
+
+    settings.reset()
+    balances = accounts(6)
+    assert cli.main(["jobs", "run", "settle-annual-interest", "--at", "2026-06-30T23:00:00+08:00"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith('{"job": "settle-annual-interest"')]
+    result = json.loads(line)["result"]
+    assert result["done"] is True and result["posted"] == sum(1 for f in balances.values() if year_interest(f))
+    assert len(shard_items()) == 3
+    assert_each_settled_once(balances)
