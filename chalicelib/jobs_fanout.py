@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib import clock, fanout, log, settings
 from chalicelib.adapters import queue as work_queue
@@ -133,7 +133,11 @@ def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = No
     gen = _data(run)["gen"]
     _ensure_shards(plan.run, gen, _data(run)["bounds"], now)
     sent = 0
-    for shard in StateItem.query(plan.run, StateItem.sk.startswith(f"shard#{gen}#"), consistent_read=True):
+    shards_now = list(StateItem.query(plan.run, StateItem.sk.startswith(f"shard#{gen}#"), consistent_read=True))
+    if all(shard.status == "done" for shard in shards_now):   # the last worker died before finishing the run
+        _finish_run(job, plan.run, gen, _data(run)["context"], now)
+        return {**job.summary(plan.context, {"posted": 0, "amount": 0, "pages": 0}), "done": True}
+    for shard in shards_now:
         if _orphaned(shard, local) and _claim(shard, "queued"):
             q.send(_message(job.name, plan.run, gen, _index(shard), now, hop=0))
             sent += 1
@@ -310,17 +314,34 @@ def _mark_failed(run: str, sk: str) -> None:
 
 
 def _shard_done(job: FanoutJob, run: str, gen: str, index: int, context: dict[str, Any], now: datetime) -> None:
+    """Mark the shard done and count it on the run in one transaction (once: a twin worker's attempt fails its
+    condition); the shard that brings the count to the number of shards finishes the run."""
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.store import base
+
     try:
-        StateItem(run, shard_sk(gen, index)).update(actions=[StateItem.status.set("done")],
-                                               condition=StateItem.status != "done")
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        with TransactWrite(connection=base.connection()) as tx:
+            tx.update(StateItem(run, shard_sk(gen, index)), actions=[StateItem.status.set("done")],
+                      condition=StateItem.status != "done")
+            tx.update(StateItem(run, RUN_SK), actions=[StateItem.count.add(1)])
+    except TransactWriteError as exc:
+        if _cancelled_by_condition(exc):
             return                                # a twin worker finished it and counted it
         raise
-    counted = StateItem(run, RUN_SK)
-    counted.update(actions=[StateItem.count.add(1)])
-    if int(counted.count or 0) < int(_data(counted)["shards"]):
-        return
+    counted = StateItem.get(run, RUN_SK, consistent_read=True)
+    if int(counted.count or 0) >= int(_data(counted)["shards"]):
+        _finish_run(job, run, gen, context, now)
+
+
+def _cancelled_by_condition(exc: TransactWriteError) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return exc.cause_response_code == "TransactionCanceledException" and any(
+        r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def _finish_run(job: FanoutJob, run: str, gen: str, context: dict[str, Any], now: datetime) -> None:
+    """Mark the run done (once) and tell the job its totals."""
     try:
         StateItem(run, RUN_SK).update(actions=[StateItem.status.set("done"), StateItem.updated_at.set(clock.iso(now))],
                                       condition=StateItem.status != "done")

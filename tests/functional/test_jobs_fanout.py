@@ -228,3 +228,28 @@ def test_gjj_jobs_run_settles_the_year_through_the_local_queue(aws, monkeypatch,
     assert result["done"] is True and result["posted"] == sum(1 for f in balances.values() if year_interest(f))
     assert len(shard_items()) == 3
     assert_each_settled_once(balances)
+
+
+def test_a_run_whose_last_worker_died_before_finishing_it_is_finished_by_the_next_firing(sqs, monkeypatch):
+    client, url, q = sqs
+    balances = accounts(4)
+    jobs_fanout.start(interest.FANOUT, JUNE_30, queue=q, shards=2)
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("Lambda killed")
+
+    real = jobs_fanout._finish_run
+    monkeypatch.setattr(jobs_fanout, "_finish_run", dies)
+    bodies = receive_all(client, url)
+    jobs_fanout.work(bodies[0], queue=q)
+    with pytest.raises(RuntimeError):
+        jobs_fanout.work(bodies[1], queue=q)           # its shard is done and counted; the run is not finished
+    monkeypatch.setattr(jobs_fanout, "_finish_run", real)
+    assert jobs_fanout.work(bodies[1], queue=q)["note"] == "shard already done"    # SQS redelivers it
+    assert StateItem.get(*interest.progress_key(2026)).status == "running"
+    assert all(s.status == "done" for s in shard_items())
+    assert jobs_fanout.start(interest.FANOUT, JUNE_30, queue=q, shards=2)["done"] is True
+    assert StateItem.get(*interest.progress_key(2026)).status == "done" and receive_all(client, url) == []
+    assert_each_settled_once(balances)
+    run = StateItem.get(*interest.progress_key(2026))
+    assert int(run.count) == 2                       # each shard counted once
