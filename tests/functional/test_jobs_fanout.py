@@ -49,7 +49,7 @@ def assert_each_settled_once(balances: dict[str, int]) -> None:
 
 
 @pytest.mark.parametrize("shards", [1, 2, 4])
-def test_shards_partition_the_accounts_and_each_is_settled_exactly_once(aws, monkeypatch, shards):
+def test_shards_partition_the_accounts_and_each_is_settled_exactly_once(backend, monkeypatch, shards):
     monkeypatch.setattr(interest, "PAGE", 2)
     balances = accounts(11)
     summary = jobs_fanout.start(interest.FANOUT, JUNE_30, shards=shards)
