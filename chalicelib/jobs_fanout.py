@@ -63,6 +63,8 @@ class Shard:
     lo: str | None           # exclusive (None: from the first key)
     hi: str | None           # inclusive (None: to the last key)
     cursor: str | None       # the last key finished (None: none yet)
+    segment: int | None = None     # a parallel-scan shard: Segment / TotalSegments (lo and hi unused)
+    segments: int | None = None
 
     @property
     def after(self) -> str | None:
@@ -99,6 +101,7 @@ class FanoutJob:
     page: Callable[[dict[str, Any], Shard, datetime], Page]  # the next page of a shard, written and checkpointed
     finished: Callable[[dict[str, Any], dict[str, int], datetime], None]   # once, when the run is done
     summary: Callable[[dict[str, Any], dict[str, int] | None], dict[str, Any]] = lambda context, totals: {}
+    scan: bool = False       # shards are parallel-scan segments of a table, not key ranges of an index
 
 
 # name -> "module:attribute" of its FanoutJob (imported on first use, like jobs.Job.load)
@@ -129,9 +132,10 @@ def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = No
     plan = job.plan(now)
     run = _run_item(job, plan, now, shards or settings.get().job_shards)
     if run.status == "done":
-        return {**job.summary(plan.context, None), "done": True, "posted": 0, "note": "already done"}
+        return {**job.summary(plan.context, {"posted": 0, "amount": 0, "pages": 0}), "done": True, "posted": 0,
+                "note": "already done"}
     gen = _data(run)["gen"]
-    _ensure_shards(plan.run, gen, _data(run)["bounds"], now)
+    _ensure_shards(plan.run, gen, _data(run)["bounds"], now, job.scan)
     sent = 0
     shards_now = list(StateItem.query(plan.run, StateItem.sk.startswith(f"shard#{gen}#"), consistent_read=True))
     if all(shard.status == "done" for shard in shards_now):   # the last worker died before finishing the run
@@ -154,7 +158,10 @@ def _run_item(job: FanoutJob, plan: Plan, now: datetime, shards: int) -> StateIt
         return StateItem.get(plan.run, RUN_SK, consistent_read=True)
     except StateItem.DoesNotExist:
         pass
-    bounds = _split(list(job.keys(plan.context)), shards) if shards > 1 else [(None, None)]
+    if job.scan:
+        bounds: list = [(i, shards) for i in range(shards)]
+    else:
+        bounds = _split(list(job.keys(plan.context)), shards) if shards > 1 else [(None, None)]
     item = StateItem(plan.run, RUN_SK, status="running", count=0, updated_at=clock.iso(now),
                      data={"gen": uuid.uuid4().hex[:8], "shards": len(bounds), "bounds": [list(b) for b in bounds],
                            "context": plan.context, "job": job.name})
@@ -167,12 +174,13 @@ def _run_item(job: FanoutJob, plan: Plan, now: datetime, shards: int) -> StateIt
     return item
 
 
-def _ensure_shards(run: str, gen: str, bounds: list, now: datetime) -> None:
+def _ensure_shards(run: str, gen: str, bounds: list, now: datetime, scan: bool = False) -> None:
     """The run's shard items, from the bounds on the run item (a coordinator that died between the two writes,
     or a twin, finds them written once)."""
     for i, (lo, hi) in enumerate(bounds):
+        where = {"segment": int(lo), "segments": int(hi)} if scan else {"lo": lo, "hi": hi}
         try:
-            StateItem(run, shard_sk(gen, i), status="new", count=0, total=0, data={"lo": lo, "hi": hi, "lease": 0},
+            StateItem(run, shard_sk(gen, i), status="new", count=0, total=0, data={**where, "lease": 0},
                       updated_at=clock.iso(now)).save(condition=StateItem.pk.does_not_exist())
         except PutError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
@@ -212,6 +220,10 @@ def _claim(shard: StateItem, status: str) -> bool:
             return False
         raise
     return True
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _data(item: StateItem) -> dict[str, Any]:
@@ -264,7 +276,8 @@ def work(body: dict[str, Any], queue: work_queue.WorkQueue | None = None) -> dic
     context = _data(run)["context"]
     _claim(item, "running")
     data = _data(item)
-    shard = Shard(run_pk, gen, index, data.get("lo"), data.get("hi"), item.value)
+    shard = Shard(run_pk, gen, index, data.get("lo"), data.get("hi"), item.value,
+                  _int_or_none(data.get("segment")), _int_or_none(data.get("segments")))
     posted = amount = pages = 0
     try:
         while True:
@@ -272,7 +285,7 @@ def work(body: dict[str, Any], queue: work_queue.WorkQueue | None = None) -> dic
                 page = job.page(context, shard, now)
             if page.last is not None:
                 posted, amount, pages = posted + page.count, amount + page.amount, pages + 1
-                shard = Shard(run_pk, gen, index, shard.lo, shard.hi, page.last)
+                shard = Shard(run_pk, gen, index, shard.lo, shard.hi, page.last, shard.segment, shard.segments)
             if page.last is None or not page.more:
                 break
             if fanout.out_of_time():
@@ -288,8 +301,14 @@ def work(body: dict[str, Any], queue: work_queue.WorkQueue | None = None) -> dic
 
 def checkpoint(shard: Shard, cursor: str, count: int, amount: int, now: datetime) -> None:
     """Record a finished page of shard ``index``: its last key (only forward: a slower twin cannot move it back),
-    what it wrote, and the run's furthest key."""
+    what it wrote, and the run's furthest key. A scan segment's keys come in no order: its cursor is set as it is
+    (a twin may set it back, which costs a page done again, every item being conditioned)."""
     stamp = clock.iso(now)
+    if shard.segment is not None:
+        StateItem(shard.run, shard_sk(shard.gen, shard.index)).update(actions=[
+            StateItem.value.set(cursor), StateItem.count.add(count), StateItem.total.add(amount),
+            StateItem.updated_at.set(stamp), StateItem.data["lease"].set(int(time.time()) + LEASE_SECONDS)])
+        return
     _forward(StateItem(shard.run, shard_sk(shard.gen, shard.index)), cursor,
              [StateItem.count.add(count), StateItem.total.add(amount), StateItem.updated_at.set(stamp),
               StateItem.data["lease"].set(int(time.time()) + LEASE_SECONDS)])

@@ -253,3 +253,39 @@ def test_a_run_whose_last_worker_died_before_finishing_it_is_finished_by_the_nex
     assert_each_settled_once(balances)
     run = StateItem.get(*interest.progress_key(2026))
     assert int(run.count) == 2                       # each shard counted once
+
+
+# ---------------------------------------------------------------- shards as parallel-scan segments
+
+SEEN: list[str] = []
+
+
+def _probe_page(context, shard, now):
+    """Reads its segment of the accounts table a page of 2 at a time and records what it saw."""
+    from chalicelib.store.accounts import Account
+
+    start = {"account_no": {"S": shard.cursor}} if shard.cursor else None
+    found = Account.scan(segment=shard.segment, total_segments=shard.segments, limit=2, last_evaluated_key=start)
+    keys = [a.account_no for a in found]
+    SEEN.extend(keys)
+    last = (found.last_evaluated_key or {}).get("account_no", {}).get("S")
+    if keys:
+        jobs_fanout.checkpoint(shard, last or keys[-1], len(keys), 0, now)
+    return jobs_fanout.Page(last or (keys[-1] if keys else None), len(keys), 0, more=last is not None)
+
+
+PROBE = jobs_fanout.FanoutJob("probe-scan", plan=lambda now: jobs_fanout.Plan("job#probe-scan#1", {}),
+                              keys=lambda context: [], page=_probe_page, finished=lambda *a: None,
+                              summary=lambda context, totals: dict(totals or {}), scan=True)
+
+
+@pytest.mark.parametrize("shards", [1, 2, 4])
+def test_scan_segment_shards_read_every_item_exactly_once(backend, monkeypatch, shards):
+    monkeypatch.setitem(jobs_fanout.REGISTRY, "probe-scan", "tests.functional.test_jobs_fanout:PROBE")
+    SEEN.clear()
+    balances = accounts(9)
+    out = jobs_fanout.start(PROBE, JUNE_30, shards=shards)
+    assert out["done"] is True and out["posted"] == 9
+    assert sorted(SEEN) == sorted(balances)
+    assert sorted(int(s.data.as_dict()["segment"]) for s in StateItem.query("job#probe-scan#1")
+                  if s.sk.startswith("shard#")) == list(range(shards))
