@@ -20,12 +20,14 @@ ones.
 One posting per account per year, dated the settlement day and counted in the next year's carried balance: the
 serial is ``INT<year><account_no>``, so the ledger cannot take it twice.
 
-Work in pages, resumable: the accounts are read in account-number order from the ``book-index`` (one Query a page,
-keys only, :data:`PAGE` at a time). The page's serials are looked up first (BatchGet) and what is already on the
+Fanned out across workers (:mod:`chalicelib.jobs_fanout`, issue 18): the scheduled function is the coordinator of
+the year's run (``job#settle-annual-interest#<year>``, ``state`` table), which cuts the ``book-index`` (keys only,
+account-number order) into ``GJJ_JOB_SHARDS`` key ranges and queues one message per shard; each worker settles its
+range :data:`PAGE` accounts at a time. The page's serials are looked up first (BatchGet) and what is already on the
 ledger is not posted again; the rest is posted :data:`BATCH` accounts to a transaction. After each page the last
-account number is written to the progress item ``job#settle-annual-interest#<year>`` (``state`` table). A run
-killed part-way resumes after that account; the progress item marked ``done`` makes a further run for that year
-do nothing.
+account number is the shard's checkpoint (forward only); a worker killed part-way, or one that sent its continuation
+for time, goes on after it. When every shard is done the run item is marked ``done`` and a further run for that year
+does nothing. Locally (``gjj jobs run``) the same coordinator and workers run through the in-process queue.
 """
 
 from __future__ import annotations
