@@ -289,3 +289,26 @@ def test_scan_segment_shards_read_every_item_exactly_once(backend, monkeypatch, 
     assert sorted(SEEN) == sorted(balances)
     assert sorted(int(s.data.as_dict()["segment"]) for s in StateItem.query("job#probe-scan#1")
                   if s.sk.startswith("shard#")) == list(range(shards))
+
+
+def test_the_job_worker_lambda_with_its_time_nearly_gone_sends_its_continuation(aws, client, monkeypatch):
+    monkeypatch.setattr(interest, "PAGE", 2)
+    balances = accounts(5)
+    asked = []
+    monkeypatch.setattr(jobs, "budget_ms", lambda ms: asked.append(ms) or 0)     # no time left to start a page
+    monkeypatch.setattr(work_queue, "_queue", work_queue.LocalQueue())
+    outbox = []
+
+    class Outbox:
+        def send(self, body):
+            outbox.append(json.loads(json.dumps(body)))
+            return "1"
+
+    jobs_fanout.start(interest.FANOUT, JUNE_30, queue=Outbox(), shards=1)
+    [body] = outbox
+    event = client.events.generate_sqs_event(message_bodies=[json.dumps(body)], queue_name="gjj-local-jobs")
+    client.lambda_.invoke("job_worker", event)
+    assert asked and asked[0] > 0                                   # the deadline came from the Lambda's context
+    [continuation] = list(work_queue.get()._messages)               # sent to the stage's queue
+    assert (continuation["shard"], continuation["hop"]) == (0, 1)
+    assert sum(1 for v in settled(balances).values() if v) == 2     # one page (2 accounts) before it handed over
