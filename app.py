@@ -69,3 +69,21 @@ def _schedule(job: jobs.Job):
 
 for _job in jobs.JOBS.values():
     globals()[_job.function_name] = _schedule(_job)
+
+
+# The worker of the jobs that fan out (chalicelib.jobs_fanout): one shard's message at a time. In the stage's
+# template its event source is the JobsQueue of deploy/template.py (whose name this repeats), which dead-letters a
+# message after three failed receives.
+@app.on_sqs_message(queue=settings.get().jobs_queue, batch_size=1, name="job_worker")
+def job_worker(event):
+    from chalicelib import fanout, jobs_fanout
+    from chalicelib.adapters import queue as work_queue
+
+    remaining = getattr(event.context, "get_remaining_time_in_millis", None)
+    for record in event:
+        token = log.correlation_id.set(record.to_dict().get("messageId"))
+        try:
+            with fanout.deadline(jobs.budget_ms(remaining()) if remaining else None):
+                jobs_fanout.work(work_queue.parse(record.body))
+        finally:
+            log.correlation_id.reset(token)

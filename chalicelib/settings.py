@@ -26,6 +26,8 @@ class Settings:
     uploads_bucket: str
     center_name: str
     job_workers: int
+    job_shards: int
+    jobs_queue: str
 
     @property
     def is_local(self) -> bool:
@@ -47,6 +49,8 @@ def load() -> Settings:
         uploads_bucket=os.environ.get("GJJ_UPLOADS_BUCKET", f"gjj-{stage}-uploads"),
         center_name=os.environ.get("GJJ_CENTER_NAME", "太原住房公积金管理中心"),
         job_workers=_positive_int("GJJ_JOB_WORKERS", 8),
+        job_shards=_positive_int("GJJ_JOB_SHARDS", 1),
+        jobs_queue=os.environ.get("GJJ_JOBS_QUEUE", f"gjj-{stage}-jobs"),
     )
 
 

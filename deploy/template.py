@@ -4,7 +4,10 @@
   deletion protection, on-demand billing, encryption), the private encrypted uploads bucket, the web hall's
   static site (private bucket + CloudFront, /v1/* forwarded to the API on the same origin), a dead-letter
   queue and failure destination for every scheduled function, 180-day log retention;
-* least-privilege IAM policies: the API function, and each scheduled function with only its own tables.
+* the jobs queue (shards of the jobs that fan out, dead-lettered after three failed receives) and its worker's
+  event source;
+* least-privilege IAM policies: the API function, each scheduled function with only its own tables, and the job
+  worker with the fan-out jobs' tables and the jobs queue.
 
     python -m deploy.template --stage prod --out out/
 """
@@ -33,6 +36,21 @@ JOB_TABLES: dict[str, tuple[str, ...]] = {
     "reprice-loans": ("loans", "people", "users", "messages", "sms-outbox", "state", "audit"),
 }
 JOB_NEEDS_SNS = {"dispatch-sms"}
+WORKER = "job-worker"                 # the function that works the shards of the jobs that fan out (app.job_worker)
+WORKER_MAX_RECEIVES = 3               # a shard's message failing this often goes to the dead-letter queue
+WORKER_VISIBILITY_SECONDS = 960       # longer than the worker may run (900 s), as an SQS event source requires
+
+
+def fanout_jobs() -> list[str]:
+    from chalicelib import jobs_fanout
+
+    return sorted(jobs_fanout.REGISTRY)
+
+
+def worker_tables() -> tuple[str, ...]:
+    """The worker runs every fan-out job's shards: the union of their tables."""
+    return tuple(sorted({t for name in fanout_jobs() for t in JOB_TABLES.get(name, ())}))
+
 
 _DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
              "dynamodb:DescribeTable"]
@@ -123,11 +141,26 @@ def job_policy(stage: str, job_name: str) -> dict[str, Any]:
                            "Resource": _table_arns(stage, tables)})
     if job_name in JOB_NEEDS_SNS:
         statements.append(_SMS_STATEMENT)
+    if job_name in fanout_jobs():       # the coordinator sends the shards' messages
+        statements.append({"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
+                           "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]}})
     statements.append({"Effect": "Allow", "Action": ["sqs:SendMessage"],
                        "Resource": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}})
     statements.append({"Effect": "Allow", "Action": ["ssm:GetParameter"],
                        "Resource": _arn("ssm", f"parameter/gjj/{stage}/*")})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def worker_policy(stage: str) -> dict[str, Any]:
+    """The job worker: the fan-out jobs' tables; receive, delete and (continuations) send on the jobs queue only."""
+    return {"Version": "2012-10-17", "Statement": [
+        _logs_statement(),
+        {"Effect": "Allow", "Action": _DDB_READ + _DDB_WRITE, "Resource": _table_arns(stage, worker_tables())},
+        {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                                       "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:GetQueueUrl"],
+         "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]}},
+        {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": _arn("ssm", f"parameter/gjj/{stage}/*")},
+    ]}
 
 
 def merge_template(stage: str) -> dict[str, Any]:
@@ -153,6 +186,19 @@ def merge_template(stage: str) -> dict[str, Any]:
         "Properties": {"QueueName": f"gjj-{stage}-jobs-dlq", "MessageRetentionPeriod": 1209600,
                        "SqsManagedSseEnabled": True},
     }
+    resources["JobsQueue"] = {     # the shards of the jobs that fan out (chalicelib/jobs_fanout.py)
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": f"gjj-{stage}-jobs", "VisibilityTimeout": WORKER_VISIBILITY_SECONDS,
+            "MessageRetentionPeriod": 345600, "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+                              "maxReceiveCount": WORKER_MAX_RECEIVES},
+        },
+    }
+    # chalice writes the worker's event source as an ARN built from the queue's name; the merge (key by key) makes
+    # it the queue above's, so the stack creates the queue before the mapping
+    resources["JobWorker"] = {"Properties": {"Events": {"JobWorkerSqsEventSource": {"Properties": {
+        "Queue": {"Fn::Sub": "${JobsQueue.Arn}"}}}}}}
     for job in jobs.JOBS.values():
         fn = _cfn_name(job.function_name)
         resources[f"{fn}InvokeConfig"] = {
@@ -168,7 +214,8 @@ def merge_template(stage: str) -> dict[str, Any]:
     resources["JobsDeadLetterAlarm"] = {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
-            "AlarmDescription": "A scheduled function gave up on an event (see the jobs dead-letter queue)",
+            "AlarmDescription": ("A scheduled function gave up on an event, or a job worker on a shard's message "
+                                 "(see the jobs dead-letter queue)"),
             "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
             "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}}],
             "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
@@ -300,6 +347,9 @@ def write(stage: str, out: Path) -> list[Path]:
         path = chalice_dir / f"policy-{stage}-{job.name}.json"
         path.write_text(json.dumps(job_policy(stage, job.name), indent=2))
         written.append(path)
+    path = chalice_dir / f"policy-{stage}-{WORKER}.json"
+    path.write_text(json.dumps(worker_policy(stage), indent=2))
+    written.append(path)
     return written
 
 

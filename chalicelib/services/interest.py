@@ -20,12 +20,14 @@ ones.
 One posting per account per year, dated the settlement day and counted in the next year's carried balance: the
 serial is ``INT<year><account_no>``, so the ledger cannot take it twice.
 
-Work in pages, resumable: the accounts are read in account-number order from the ``book-index`` (one Query a page,
-keys only, :data:`PAGE` at a time). The page's serials are looked up first (BatchGet) and what is already on the
+Fanned out across workers (:mod:`chalicelib.jobs_fanout`, issue 18): the scheduled function is the coordinator of
+the year's run (``job#settle-annual-interest#<year>``, ``state`` table), which cuts the ``book-index`` (keys only,
+account-number order) into ``GJJ_JOB_SHARDS`` key ranges and queues one message per shard; each worker settles its
+range :data:`PAGE` accounts at a time. The page's serials are looked up first (BatchGet) and what is already on the
 ledger is not posted again; the rest is posted :data:`BATCH` accounts to a transaction. After each page the last
-account number is written to the progress item ``job#settle-annual-interest#<year>`` (``state`` table). A run
-killed part-way resumes after that account; the progress item marked ``done`` makes a further run for that year
-do nothing.
+account number is the shard's checkpoint (forward only); a worker killed part-way, or one that sent its continuation
+for time, goes on after it. When every shard is done the run item is marked ``done`` and a further run for that year
+does nothing. Locally (``gjj jobs run``) the same coordinator and workers run through the in-process queue.
 """
 
 from __future__ import annotations
@@ -33,16 +35,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pynamodb.exceptions import UpdateError
-
-from chalicelib import clock, errors, fanout, log, money, policy
+from chalicelib import clock, errors, fanout, jobs_fanout, log, money, policy
 from chalicelib.rules import balances as year_balances
 from chalicelib.rules import interest as interest_rules
 from chalicelib.rules import loans as loan_rules
 from chalicelib.rules import periods
 from chalicelib.services import ledger, notify
 from chalicelib.store.accounts import BOOK, Account
-from chalicelib.store.kv import StateItem
 from chalicelib.store.ledger import DEPOSIT, LedgerEntry
 
 logger = log.get("interest")
@@ -69,52 +68,58 @@ def serial_for(year: int, account_no: str) -> str:
 
 
 def progress_key(year: int) -> tuple[str, str]:
-    return f"job#{JOB}#{year}", "-"
+    """The year's run item (``state`` table): ``status`` running | done, ``value`` the furthest account settled."""
+    return f"job#{JOB}#{year}", jobs_fanout.RUN_SK
 
 
 def settle_annual_interest(now: dt.datetime) -> dict:
-    today = now.astimezone(clock.CHINA).date()
-    day = settlement_day(today)
-    year = day.year
+    """The scheduled function: the coordinator of the year's run (locally it also drains the shards' queue)."""
+    return jobs_fanout.start(FANOUT, now)
+
+
+def _plan(now: dt.datetime) -> jobs_fanout.Plan:
+    day = settlement_day(now.astimezone(clock.CHINA).date())
     rate = loan_rules.deposit_rate_for(policy.get().rates, day)
-    pk, sk = progress_key(year)
-    try:
-        progress = StateItem.get(pk, sk, consistent_read=True)
-    except StateItem.DoesNotExist:
-        progress = StateItem(pk, sk, status="running", count=0, updated_at=clock.iso(now))
-        progress.save()
-    if progress.status == "done":
-        return {"year": year, "done": True, "posted": 0, "note": "already settled"}
-    cursor = progress.value or None
-    posted = amount = pages = 0
-    while True:
-        fanout.check_time()     # between pages: the progress item already says where the next run goes on
-        condition = Account.account_no > cursor if cursor else None
-        keys = [k.account_no for k in Account.book_index.query(BOOK, condition, limit=PAGE)]
-        if not keys:
-            break
-        n, total = _settle_page(keys, day, rate, now)
-        posted, amount, pages = posted + n, amount + total, pages + 1
-        cursor = keys[-1]
-        _advance(pk, sk, cursor, n, total, now)
-        if len(keys) < PAGE:
-            break
-    StateItem(pk, sk).update(actions=[StateItem.status.set("done"), StateItem.updated_at.set(clock.iso(now))])
-    log.event(logger, "interest settled", year=year, rate=str(rate), posted=posted, amount=amount, pages=pages)
-    return {"year": year, "done": True, "rate": str(rate), "posted": posted, "amount": money.format(amount),
-            "pages": pages}
+    return jobs_fanout.Plan(progress_key(day.year)[0], {"day": day.isoformat(), "rate": str(rate)})
 
 
-def _advance(pk: str, sk: str, cursor: str, posted: int, amount: int, now: dt.datetime) -> None:
+def _keys(context: dict) -> list[str]:
+    """Every account number in order (keys only), read once by the coordinator to cut the shards."""
+    return [k.account_no for k in Account.book_index.query(BOOK)]
+
+
+def _page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fanout.Page:
+    """The next :data:`PAGE` accounts of the shard's range from the ``book-index``, settled and checkpointed."""
+    day, rate = dt.date.fromisoformat(context["day"]), Decimal(context["rate"])
+    after = shard.after
+    condition = Account.account_no > after if after is not None else None
+    read = [k.account_no for k in Account.book_index.query(BOOK, condition, limit=PAGE)]
+    keys, reached_end = shard.within(read)
+    if not keys:
+        return jobs_fanout.Page(None, more=False)
+    n, total = _settle_page(keys, day, rate, now)
+    _advance(shard, keys[-1], n, total, now)
+    return jobs_fanout.Page(keys[-1], n, total, more=not reached_end and len(read) == PAGE)
+
+
+def _finished(context: dict, totals: dict, now: dt.datetime) -> None:
+    log.event(logger, "interest settled", year=context["day"][:4], rate=context["rate"], posted=totals["posted"],
+              amount=totals["amount"])
+
+
+def _summary(context: dict, totals: dict | None) -> dict:
+    out: dict = {"year": int(context["day"][:4]), "rate": context["rate"]}
+    if totals is not None:
+        out.update(posted=totals["posted"], amount=money.format(totals["amount"]), pages=totals["pages"])
+    return out
+
+
+def _advance(shard: jobs_fanout.Shard, cursor: str, posted: int, amount: int, now: dt.datetime) -> None:
     """Record a finished page (the cursor only moves forward; a slower twin run cannot move it back)."""
-    try:
-        StateItem(pk, sk).update(
-            actions=[StateItem.value.set(cursor), StateItem.count.add(posted),
-                     StateItem.updated_at.set(clock.iso(now))],
-            condition=StateItem.value.does_not_exist() | (StateItem.value < cursor))
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    jobs_fanout.checkpoint(shard, cursor, posted, amount, now)
+
+
+FANOUT = jobs_fanout.FanoutJob(JOB, plan=_plan, keys=_keys, page=_page, finished=_finished, summary=_summary)
 
 
 class _Changed(errors.Conflict):

@@ -17,6 +17,7 @@ class StateItem(BaseModel):
     status = UnicodeAttribute(null=True)
     value = UnicodeAttribute(null=True)
     count = NumberAttribute(null=True)
+    total = NumberAttribute(null=True)           # an amount in fen (a fan-out shard's sum)
     data = MapAttribute(null=True)
     version = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)

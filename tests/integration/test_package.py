@@ -155,3 +155,29 @@ def test_the_web_hall_is_a_private_bucket_behind_cloudfront_with_the_api_on_the_
     # the deployed API has no page routes of its own (the local stage's blueprint is not registered)
     paths = res["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     assert paths and all(p.startswith("/v1/") for p in paths)
+
+
+def test_the_job_worker_takes_one_message_at_a_time_from_a_dead_lettered_queue(template):
+    # issue 18: shards' messages on their own queue, failures to the jobs DLQ (which has the alarm), the worker's
+    # concurrency capped by the stage config, its role limited to the fan-out jobs' tables and that queue
+    from deploy import template as tpl
+
+    res = resources(template)
+    queue = res["JobsQueue"]["Properties"]
+    assert queue["QueueName"] == "gjj-prod-jobs"
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] > res["JobWorker"]["Properties"]["Timeout"] == 900
+    [event] = res["JobWorker"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["Queue"] == {"Fn::Sub": "${JobsQueue.Arn}"}
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]
+    assert res["JobWorker"]["Properties"]["ReservedConcurrentExecutions"] == \
+        config["lambda_functions"]["job_worker"]["reserved_concurrency"]
+    statements = _statements(res, "JobWorker")
+    tables = {arn["Fn::Sub"].split("table/gjj-prod-")[1].split("/")[0] for s in statements
+              for arn in (s["Resource"] if isinstance(s.get("Resource"), list) else []) if "dynamodb" in json.dumps(arn)}
+    assert tables == set(tpl.JOB_TABLES["settle-annual-interest"])
+    [sqs] = [s for s in statements if any(a.startswith("sqs:") for a in s["Action"])]
+    assert sqs["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]} and "sqs:ReceiveMessage" in sqs["Action"]
+    coordinator = [s for s in _statements(res, "SettleAnnualInterest") if "sqs:SendMessage" in s["Action"]]
+    assert {"Fn::GetAtt": ["JobsQueue", "Arn"]} in [s["Resource"] for s in coordinator]
