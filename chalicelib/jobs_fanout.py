@@ -206,7 +206,7 @@ def _orphaned(shard: StateItem, local: bool) -> bool:
         return False
     if local or shard.status in ("new", "failed"):
         return True
-    return float(_data(shard).get("lease", 0)) < time.time()
+    return int(_data(shard).get("lease", 0)) < int(time.time())     # whole epoch seconds, as the lease is written
 
 
 def _claim(shard: StateItem, status: str) -> bool:

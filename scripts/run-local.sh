@@ -72,10 +72,12 @@ PY
 if [ ! -f "$GJJ_LOCAL_DIR/demo-loaded" ]; then
   gjj import demo/center-records.jsonl && date -Iseconds > "$GJJ_LOCAL_DIR/demo-loaded"
 fi
-reload="" note=""
+# chalice local --no-autoreload (scripts/serve_local.py): chalice's default autoreload walks .local/ and .venv/ and
+# restarts on every data write, SMS line and clock edit. make dev's RELOAD=1 watches code only.
+reload=--no-autoreload note=""
 if [ "${RELOAD:-0}" = "1" ]; then reload=--reload note="; restarts when app.py or chalicelib/ change"; fi
 echo "gjj API on http://127.0.0.1:$PORT (stage local; DynamoDB Local on $DDB_PORT; data in $GJJ_LOCAL_DIR$note)." \
   "Ctrl-C stops both."
-"$PY" scripts/serve_local.py --host 127.0.0.1 --port "$PORT" $reload &
+"$PY" scripts/serve_local.py --host 127.0.0.1 --port "$PORT" "$reload" &
 api_pid=$!
 wait "$api_pid"

@@ -123,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="serve the gjj API like `chalice local` (stage local)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--reload", action="store_true", help="restart on changes to app.py, chalicelib/, config")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--no-autoreload", dest="reload", action="store_false",
+                      help="never restart (the default; `make run`): chalice local --no-autoreload")
+    mode.add_argument("--reload", action="store_true", help="restart on changes to app.py, chalicelib/, config")
+    parser.set_defaults(reload=False)
     args = parser.parse_args(argv)
     if args.host not in LOOPBACK:
         parser.error("the local server listens on loopback only")

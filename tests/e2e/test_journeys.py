@@ -33,6 +33,7 @@ import pytest
 import requests
 
 from tests.support import shipped
+from tests.support.shipped import luhn
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("e2e-journeys")]
 
@@ -46,13 +47,6 @@ def gb11643(first17: str) -> str:
     return first17 + CHECK[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
-def luhn(body: str) -> str:
-    """A bank card number: ``body`` plus its Luhn check digit (ISO/IEC 7812-1), written here."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return body + str((10 - total % 10) % 10)
 
 
 STANDARD_EXAMPLE = "11010519491231002X"         # GB 11643-1999's example

@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from tests.support import browser as chromium
+from tests.support.shipped import luhn
 
 # One server and one browser for the module (its tests share a worker under `--dist loadgroup`). A test does not
 # count on the one before it: should pytest-xdist run another module's test in between (the module's server and
@@ -52,12 +53,6 @@ def account_of(id_number: str) -> dict:
     return next(r for r in RECORDS if r["type"] == "account" and r["id_number"] == id_number)
 
 
-def luhn(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return body + str((10 - total % 10) % 10)
 
 
 def pinned_now(real: dt.datetime | None = None) -> dt.datetime:

@@ -264,3 +264,13 @@ if __name__ == "__main__":        # python -m tests.support.shipped DIR: start, 
         input()
     finally:
         r.stop()
+
+
+def luhn(body: str) -> str:
+    """A bank card number: ``body`` plus its Luhn check digit (ISO/IEC 7812-1), written here, apart from the code
+    under test, for the end-to-end and browser tiers."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return body + str((10 - total % 10) % 10)
