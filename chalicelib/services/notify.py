@@ -13,12 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, fanout
+from chalicelib import clock
+from chalicelib.store import base
 from chalicelib.store.messages import Message, OutboundSms
 from chalicelib.store.people import Person
 from chalicelib.store.users import User
+
+_TRANSACTION_ITEMS = 100        # DynamoDB's limit of items in one TransactWriteItems
+_QUEUE_TRIES = 6
 
 
 def message_id(now: datetime) -> str:
@@ -37,10 +42,14 @@ def post_message(id_number: str, *, title: str, body: str, kind: str, now: datet
     return msg
 
 
+def _outbound(sms_id: str, phone: str, text: str, now: datetime) -> OutboundSms:
+    return OutboundSms(sms_id=sms_id, phone=phone, text=text, status="pending", attempts=0, queue="pending",
+                       due_at=int(now.timestamp()), created_at=clock.iso(now))
+
+
 def queue_sms(sms_id: str, phone: str, text: str, *, now: datetime) -> bool:
     """Queue one notification SMS; False when ``sms_id`` was queued before (nothing is sent twice)."""
-    item = OutboundSms(sms_id=sms_id, phone=phone, text=text, status="pending", attempts=0, queue="pending",
-                       due_at=int(now.timestamp()), created_at=clock.iso(now))
+    item = _outbound(sms_id, phone, text, now)
     try:
         item.save(condition=OutboundSms.sms_id.does_not_exist())
     except PutError as exc:
@@ -94,8 +103,10 @@ class Notice:
 
 
 def citizens(notices: Sequence[Notice], *, kind: str, now: datetime, stable: bool = False) -> None:
-    """Many citizens at once (batch jobs): the messages written in batches, then for each subscriber one SMS
-    queued under ``kind#key`` (as :func:`citizen`, so a notice repeated by a re-run is sent once).
+    """Many citizens at once (batch jobs, a roster's employees): the messages written in batches, then for each
+    subscriber one SMS queued under ``kind#key`` (as :func:`citizen`, so a notice repeated by a re-run is sent
+    once). Whether each subscribed, and their phones, are read in batches too: the calls grow with the batches of
+    notices, not with each citizen (issue 18).
 
     ``stable``: each message's id is derived from ``now`` and ``kind#key``, so telling the same notices again
     (a retry, with the same ``now``) writes the same messages instead of second ones."""
@@ -107,14 +118,59 @@ def citizens(notices: Sequence[Notice], *, kind: str, now: datetime, stable: boo
             batch.save(Message(id_number=n.id_number, message_id=mid, box="unread", kind=kind,
                                title=n.title, body=n.body, created_at=clock.iso(now), serial_no=n.serial_no,
                                box_key=Message.box_key_for(n.id_number, "unread")))
-    def sms(n: Notice) -> None:
-        users = list(User.id_number_index.query(n.id_number, limit=1))
-        if not users or not users[0].sms_subscribed:
-            return
-        try:
-            phone = Person.get(n.id_number).phone
-        except Person.DoesNotExist:
-            phone = users[0].phone
-        queue_sms(f"{kind}#{n.key}", phone, f"【公积金】{n.body}", now=now)
+    subscribers = _subscribed_phones([n.id_number for n in notices])
+    queue_many([(f"{kind}#{n.key}", subscribers[n.id_number], f"【公积金】{n.body}")
+                for n in notices if n.id_number in subscribers], now=now)
 
-    fanout.run_all(sms, list(notices))      # a lookup or two each: side by side
+
+def _subscribed_phones(id_numbers: Sequence[str]) -> dict[str, str]:
+    """The phone to text for each of these people who subscribed to SMS (短信签约), as :func:`sms` chooses it: the
+    center's record of the person, else the user's own. A few BatchGetItem calls for every 100 people (the users,
+    then the people of the subscribers), not a lookup each (issue 18)."""
+    from chalicelib.services.identity import users_by_id_numbers
+
+    subscribed = {n: u for n, u in users_by_id_numbers(id_numbers).items() if u.sms_subscribed}
+    if not subscribed:
+        return {}
+    phones = {n: u.phone for n, u in subscribed.items()}
+    phones.update({p.id_number: p.phone for p in Person.batch_get(list(subscribed)) if p.phone})
+    return phones
+
+
+def queue_many(messages: Sequence[tuple[str, str, str]], *, now: datetime) -> int:
+    """:func:`queue_sms` for many SMS (``(sms_id, phone, text)``): up to 100 in one ``TransactWriteItems``, each put
+    conditioned on its id being new, so nothing queued before is queued (or sent) again. A transaction cancelled
+    because some ids exist already (a re-run) is written again without them; one cancelled by a concurrent write
+    is tried again (up to 6 times, then its error is raised: a retry of the caller queues what is left).
+    Returns how many were queued."""
+    unique: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for m in messages:      # one transaction may not write an item twice; the first of a repeated id is queued
+        if m[0] not in seen:
+            seen.add(m[0])
+            unique.append(m)
+    queued = 0
+    for start in range(0, len(unique), _TRANSACTION_ITEMS):
+        pending = unique[start:start + _TRANSACTION_ITEMS]
+        last: TransactWriteError | None = None
+        for _ in range(_QUEUE_TRIES):
+            try:
+                with TransactWrite(connection=base.connection()) as tx:
+                    for sms_id, phone, text in pending:
+                        tx.save(_outbound(sms_id, phone, text, now), condition=OutboundSms.sms_id.does_not_exist())
+            except TransactWriteError as exc:
+                if exc.cause_response_code != "TransactionCanceledException":
+                    raise
+                codes = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+                if len(codes) != len(pending):
+                    raise
+                last = exc
+                pending = [m for m, code in zip(pending, codes, strict=True) if code != "ConditionalCheckFailed"]
+                if pending:
+                    continue
+            queued += len(pending)
+            pending = []
+            break
+        if pending:         # cancelled by concurrent writes every time: the caller's retry queues the rest
+            raise last if last is not None else RuntimeError("sms queue: nothing written")
+    return queued

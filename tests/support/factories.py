@@ -61,11 +61,15 @@ def account(person_or_id, *, kind: str = "employee", status: str = "normal", bal
 
 
 def user(person_obj, *, user_id: str | None = None, sms_subscribed: bool = False):
+    """A registered user of ``person_obj`` with its ID number claimed, as registration writes it
+    (``identity.create_user``: the claim is how batch jobs find the users of many ID numbers)."""
+    from chalicelib.store.kv import StateItem
     from chalicelib.store.users import User
 
     u = User(user_id=user_id or f"u{next(_seq):08d}", id_number=person_obj.id_number, phone=person_obj.phone,
              sms_subscribed=sms_subscribed, created_at=clock.now())
     u.save()
+    StateItem(pk=f"claim#id#{person_obj.id_number}", sk="-", value=u.user_id).save()
     return u
 
 
