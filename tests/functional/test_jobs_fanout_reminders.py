@@ -5,10 +5,11 @@
 ``paid_through``, is shared by many accounts, so it cannot be cut into key ranges).
 
 Who is due a reminder is decided here from how each test built its people, not by the code under test: an
-appointment booked for tomorrow and not cancelled (CONTRACT section 9: "remind tomorrow's appointments"); a flexible
-depositor, account normal, paid through a month before this period (CONTRACT section 9: "remind flexible depositors
-unpaid this period"). "Exactly once" is counted on the depositor's messages (one written per reminder, nothing
-stops a second) and on the SMS outbox.
+appointment booked for tomorrow and not cancelled (CONTRACT section 9: ``send-appointment-reminders`` "the day
+before, 18:00"); a flexible depositor, account normal, paid through a month before this period (CONTRACT section 9:
+``send-remittance-reminders`` "flexible depositors unpaid for the current period on the 20th"). "Exactly once"
+(section 9: "the second run changes nothing and sends nothing") is counted on the depositor's messages (one written
+per reminder, nothing stops a second) and on the SMS outbox.
 """
 
 from __future__ import annotations
