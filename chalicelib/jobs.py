@@ -9,9 +9,10 @@ under a deadline a little before their Lambda's end (:func:`run` with ``budget_m
 between items and answer ``{"done": false}``, and their schedule fires again a quarter of an hour later within
 the same hour, each firing going on where the last stopped (a firing with nothing left to do changes nothing).
 
-A job in :data:`chalicelib.jobs_fanout.REGISTRY` (``settle-annual-interest``) fans out instead: its body is a
-coordinator that queues one message per shard for the ``job_worker`` Lambda (app.py), which sends its own
-continuation before its time is up; its later firings only send shards no worker is on.
+A job in :data:`chalicelib.jobs_fanout.REGISTRY` (``settle-annual-interest``, ``send-appointment-reminders``,
+``send-remittance-reminders``) fans out instead: its body is a coordinator that queues one message per shard for
+the ``job_worker`` Lambda (app.py), which sends its own continuation before its time is up; its later firings only
+send shards no worker is on.
 """
 
 from __future__ import annotations

@@ -107,6 +107,8 @@ class FanoutJob:
 # name -> "module:attribute" of its FanoutJob (imported on first use, like jobs.Job.load)
 REGISTRY: dict[str, str] = {
     "settle-annual-interest": "chalicelib.services.interest:FANOUT",
+    "send-appointment-reminders": "chalicelib.services.appointments:FANOUT",
+    "send-remittance-reminders": "chalicelib.services.remittance:FANOUT",
 }
 
 

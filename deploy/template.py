@@ -36,6 +36,11 @@ JOB_TABLES: dict[str, tuple[str, ...]] = {
     "reprice-loans": ("loans", "people", "users", "messages", "sms-outbox", "state", "audit"),
 }
 JOB_NEEDS_SNS = {"dispatch-sms"}
+# The fan-out jobs whose shards are parallel-scan segments (jobs_fanout.FanoutJob.scan): the indexes their worker
+# scans, (table, index). Nothing else may Scan.
+JOB_SCANS: dict[str, tuple[tuple[str, str], ...]] = {
+    "send-remittance-reminders": (("accounts", "remit-index"),),
+}
 WORKER = "job-worker"                 # the function that works the shards of the jobs that fan out (app.job_worker)
 WORKER_MAX_RECEIVES = 3               # a shard's message failing this often goes to the dead-letter queue
 WORKER_VISIBILITY_SECONDS = 960       # longer than the worker may run (900 s), as an SQS event source requires
@@ -50,6 +55,12 @@ def fanout_jobs() -> list[str]:
 def worker_tables() -> tuple[str, ...]:
     """The worker runs every fan-out job's shards: the union of their tables."""
     return tuple(sorted({t for name in fanout_jobs() for t in JOB_TABLES.get(name, ())}))
+
+
+def worker_scans(stage: str) -> list[dict[str, str]]:
+    """The indexes the worker scans in segments (:data:`JOB_SCANS` of the fan-out jobs)."""
+    pairs = sorted({pair for name in fanout_jobs() for pair in JOB_SCANS.get(name, ())})
+    return [_arn("dynamodb", f"table/gjj-{stage}-{table}/index/{index}") for table, index in pairs]
 
 
 _DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
@@ -152,10 +163,13 @@ def job_policy(stage: str, job_name: str) -> dict[str, Any]:
 
 
 def worker_policy(stage: str) -> dict[str, Any]:
-    """The job worker: the fan-out jobs' tables; receive, delete and (continuations) send on the jobs queue only."""
+    """The job worker: the fan-out jobs' tables (and Scan of the indexes read in segments only); receive, delete and
+    (continuations) send on the jobs queue only."""
+    scans = worker_scans(stage)
     return {"Version": "2012-10-17", "Statement": [
         _logs_statement(),
         {"Effect": "Allow", "Action": _DDB_READ + _DDB_WRITE, "Resource": _table_arns(stage, worker_tables())},
+        *([{"Effect": "Allow", "Action": ["dynamodb:Scan"], "Resource": scans}] if scans else []),
         {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                                        "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:GetQueueUrl"],
          "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]}},

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, errors, fanout, log, policy
+from chalicelib import clock, errors, fanout, jobs_fanout, log, policy
 from chalicelib.rules import appointments as rules
 from chalicelib.services import notify
 from chalicelib.services.ledger import _failed_label, _LabelledTransaction
@@ -157,16 +157,61 @@ def notify_booked(appt: Appointment, now: dt.datetime) -> None:
                    key=f"booked#{appt.appointment_id}", serial_no=appt.serial_no)
 
 
+JOB = "send-appointment-reminders"
+PAGE = 200          # appointments read per Query and per checkpoint
+
+
 def send_reminders(now: dt.datetime) -> dict:
     """``send-appointment-reminders`` (18:00): tell everyone booked for tomorrow, once each.
 
-    Reads the sparse ``remind-index`` for tomorrow (one Query, paged); each reminder first clears the
-    appointment's ``remind_on`` under a condition, so a second run (or a concurrent one) sends nothing.
+    Fanned out (:mod:`chalicelib.jobs_fanout`, issue 18): the scheduled function is the coordinator of the day's run
+    (``job#send-appointment-reminders#<tomorrow>``, ``state`` table), which cuts tomorrow's part of the sparse
+    ``remind-index`` (``remind_on`` = tomorrow, in ``sort_key`` order, one key per appointment) into
+    ``GJJ_JOB_SHARDS`` key ranges and queues one message per shard. A worker reads its range :data:`PAGE`
+    appointments at a time, reminds them and checkpoints the page's last ``sort_key``. Each reminder first clears
+    the appointment's ``remind_on`` under a condition (still booked, still due tomorrow), so a page done twice
+    (a twin worker, a retry) or a second run sends nothing more, and an appointment cancelled meanwhile is skipped.
+    Once every shard is done the day's run is ``done`` and later firings answer at once.
     """
+    return jobs_fanout.start(FANOUT, now)
+
+
+def _plan(now: dt.datetime) -> jobs_fanout.Plan:
     tomorrow = (now.astimezone(clock.CHINA).date() + dt.timedelta(days=1)).isoformat()
-    sent = sum(fanout.each(lambda appt: _remind(appt, tomorrow, now), Appointment.remind_index.query(tomorrow)))
-    log.event(logger, "appointment reminders", day=tomorrow, sent=sent)
-    return {"day": tomorrow, "reminded": sent}
+    return jobs_fanout.Plan(f"job#{JOB}#{tomorrow}", {"day": tomorrow})
+
+
+def _keys(context: dict) -> list[str]:
+    """Every ``sort_key`` due a reminder on the day, in order (read once by the coordinator to cut the shards)."""
+    return [a.sort_key for a in Appointment.remind_index.query(context["day"], attributes_to_get=["sort_key"])]
+
+
+def _page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fanout.Page:
+    """The next :data:`PAGE` appointments of the shard's range of the ``remind-index``, reminded and checkpointed."""
+    day, after = context["day"], shard.after
+    condition = Appointment.sort_key > after if after is not None else None
+    read = list(Appointment.remind_index.query(day, condition, limit=PAGE))
+    keys, reached_end = shard.within([a.sort_key for a in read])
+    if not keys:
+        return jobs_fanout.Page(None, more=False)
+    page = read[:len(keys)]
+    sent = sum(fanout.each(lambda appt: _remind(appt, day, now), page))
+    jobs_fanout.checkpoint(shard, keys[-1], sent, 0, now)
+    return jobs_fanout.Page(keys[-1], sent, 0, more=not reached_end and len(read) == PAGE)
+
+
+def _finished(context: dict, totals: dict, now: dt.datetime) -> None:
+    log.event(logger, "appointment reminders", day=context["day"], sent=totals["posted"])
+
+
+def _summary(context: dict, totals: dict | None) -> dict:
+    out: dict = {"day": context["day"]}
+    if totals is not None:
+        out["reminded"] = totals["posted"]
+    return out
+
+
+FANOUT = jobs_fanout.FanoutJob(JOB, plan=_plan, keys=_keys, page=_page, finished=_finished, summary=_summary)
 
 
 def _remind(appt: Appointment, tomorrow: str, now: dt.datetime) -> bool:

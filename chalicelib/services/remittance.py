@@ -22,10 +22,11 @@ window closed meanwhile, the month paid by a concurrent request) is refunded to 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass
 
-from chalicelib import clock, errors, fanout, log, masking, money, policy
+from chalicelib import clock, errors, fanout, jobs_fanout, log, masking, money, policy
 from chalicelib.rules import flexible as flex_rules
 from chalicelib.rules import remittance as rules
 from chalicelib.services import business, cards, ledger, notify, payments
@@ -334,27 +335,69 @@ def _split(total: int, parts: int) -> list[int]:
 # ---------------------------------------------------------------- reminders
 
 
+REMIND_JOB = "send-remittance-reminders"
+REMIND_PAGE = 200        # remit-index entries evaluated per Scan request and per checkpoint
+_SEGMENT_END = "end"     # the checkpoint of a scan segment read to its end
+
+
 def send_reminders(now: dt.datetime) -> dict:
     """``send-remittance-reminders`` (the 20th): flexible depositors not yet paid for this period.
 
-    One Query of the sparse ``remit-index`` (flexible, normal accounts) for ``paid_through`` before the
-    current period; each person is reminded once a period (a marker item put under a condition). A run that
-    went through them all marks the period done (``job#send-remittance-reminders#<period>``), so the later
-    firings of the day read one item instead of every unpaid account again.
+    Fanned out (:mod:`chalicelib.jobs_fanout`, issue 18): the scheduled function is the coordinator of the period's
+    run (``job#send-remittance-reminders#<period>``, ``state`` table). The sparse ``remit-index`` (flexible, normal
+    accounts, by ``paid_through``) has many accounts per month, so its keys cannot be cut into ranges: each of the
+    ``GJJ_JOB_SHARDS`` shards is a parallel-scan segment of the index itself, filtered to ``paid_through`` before
+    the period. A worker reads its segment one Scan request (:data:`REMIND_PAGE` entries) at a time, reminds the
+    page's depositors and checkpoints DynamoDB's LastEvaluatedKey (as JSON: the account number and the index keys,
+    nothing about the person). Each person is reminded once a period (a marker item put under a condition), so a
+    page done twice sends nothing more. When every segment is done the period's run is ``done`` and the later
+    firings of the day answer "already done" instead of reading every unpaid account again.
     """
+    out = jobs_fanout.start(FANOUT, now)
+    if out.get("note") == "already done":      # the answer a done period has always given
+        return {"period": out["period"], "reminded": 0, "note": "already done"}
+    return out
+
+
+def _remind_plan(now: dt.datetime) -> jobs_fanout.Plan:
     period = rules.period_of(now)
-    done = StateItem(f"job#send-remittance-reminders#{period}", "-")
-    try:
-        done.refresh(consistent_read=True)
-        if done.status == "done":
-            return {"period": period, "reminded": 0, "note": "already done"}
-    except StateItem.DoesNotExist:
-        pass
-    unpaid = Account.remit_index.query("flexible", Account.paid_through < period)
-    reminded = sum(fanout.each(lambda acct: _remind(acct, period, now), unpaid))
-    StateItem(done.pk, "-", status="done", updated_at=clock.iso(now)).save()
-    log.event(logger, "remittance reminders", period=period, reminded=reminded)
-    return {"period": period, "reminded": reminded}
+    return jobs_fanout.Plan(f"job#{REMIND_JOB}#{period}", {"period": period})
+
+
+def _remind_page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fanout.Page:
+    """One Scan request of the shard's segment of the ``remit-index`` after its checkpoint, reminded and
+    checkpointed. A page may hold no one due (the filter is applied after the read) and still move on."""
+    if shard.cursor == _SEGMENT_END:
+        return jobs_fanout.Page(None, more=False)
+    period = context["period"]
+    start = json.loads(shard.cursor) if shard.cursor else None
+    found = Account.remit_index.scan((Account.remit_group == "flexible") & (Account.paid_through < period),
+                                     segment=shard.segment, total_segments=shard.segments, page_size=REMIND_PAGE,
+                                     last_evaluated_key=start)
+    raw = next(found.page_iter)                 # exactly one Scan request: its LastEvaluatedKey is the checkpoint
+    accounts = [Account.from_raw_data(item) for item in raw.get("Items", [])]
+    after = raw.get("LastEvaluatedKey")
+    if after is None and not accounts:
+        return jobs_fanout.Page(None, more=False)
+    reminded = sum(fanout.each(lambda acct: _remind(acct, period, now), accounts))
+    cursor = json.dumps(after, sort_keys=True) if after is not None else _SEGMENT_END
+    jobs_fanout.checkpoint(shard, cursor, reminded, 0, now)
+    return jobs_fanout.Page(cursor, reminded, 0, more=after is not None)
+
+
+def _remind_finished(context: dict, totals: dict, now: dt.datetime) -> None:
+    log.event(logger, "remittance reminders", period=context["period"], reminded=totals["posted"])
+
+
+def _remind_summary(context: dict, totals: dict | None) -> dict:
+    out: dict = {"period": context["period"]}
+    if totals is not None:
+        out["reminded"] = totals["posted"]
+    return out
+
+
+FANOUT = jobs_fanout.FanoutJob(REMIND_JOB, plan=_remind_plan, keys=lambda context: [], page=_remind_page,
+                               finished=_remind_finished, summary=_remind_summary, scan=True)
 
 
 def _remind(acct: Account, period: str, now: dt.datetime) -> bool:

@@ -32,7 +32,8 @@ class UnitIndex(GlobalSecondaryIndex):
 
 class RemitIndex(GlobalSecondaryIndex):
     """Sparse: flexible accounts that deposit (``remit_group`` = "flexible" while normal), by paid-through
-    month, so the remittance reminder reads who is behind with one Query."""
+    month. The remittance reminder reads it in parallel-scan segments (many accounts share a month, so its keys
+    cannot be cut into ranges), keeping only those paid through a month before the period."""
 
     class Meta:
         index_name = "remit-index"

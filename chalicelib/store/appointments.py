@@ -8,7 +8,8 @@ Indexes:
 
 * ``owner-index`` — a person's appointments by date (``id_number``, ``"<date>#<slot>#<id>"``);
 * ``remind-index`` — sparse: ``remind_on`` is the appointment's date while it is booked and not yet
-  reminded, so the reminder job reads exactly tomorrow's to-do list with one Query.
+  reminded, so the reminder job reads exactly tomorrow's to-do list (in ``sort_key`` order, cut into key ranges
+  by its fan-out shards).
 """
 
 from pynamodb.attributes import UnicodeAttribute

@@ -176,7 +176,16 @@ def test_the_job_worker_takes_one_message_at_a_time_from_a_dead_lettered_queue(t
     statements = _statements(res, "JobWorker")
     tables = {arn["Fn::Sub"].split("table/gjj-prod-")[1].split("/")[0] for s in statements
               for arn in (s["Resource"] if isinstance(s.get("Resource"), list) else []) if "dynamodb" in json.dumps(arn)}
-    assert tables == set(tpl.JOB_TABLES["settle-annual-interest"])
+    from chalicelib import jobs_fanout
+
+    assert tables == {t for name in jobs_fanout.REGISTRY for t in tpl.JOB_TABLES[name]}
+    # Scan (a whole table or index read) is the worker's alone, and only on the index a job reads in segments
+    # (send-remittance-reminders: the remit-index)
+    [scan] = [s for s in statements if "dynamodb:Scan" in s["Action"]]
+    assert scan["Action"] == ["dynamodb:Scan"]
+    assert [arn["Fn::Sub"].split(":table/")[1] for arn in scan["Resource"]] == ["gjj-prod-accounts/index/remit-index"]
+    assert not [name for name in _function_names(res) if name != "JobWorker"
+                and any("dynamodb:Scan" in s.get("Action", []) for s in _statements(res, name))]
     [sqs] = [s for s in statements if any(a.startswith("sqs:") for a in s["Action"])]
     assert sqs["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]} and "sqs:ReceiveMessage" in sqs["Action"]
     coordinator = [s for s in _statements(res, "SettleAnnualInterest") if "sqs:SendMessage" in s["Action"]]
