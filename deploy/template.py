@@ -36,6 +36,8 @@ JOB_TABLES: dict[str, tuple[str, ...]] = {
     "reprice-loans": ("loans", "people", "users", "messages", "sms-outbox", "state", "audit"),
 }
 JOB_NEEDS_SNS = {"dispatch-sms"}
+# Tables a fan-out job's shards Scan (parallel-Scan segments, jobs_fanout.FanoutJob.scan): its worker may Scan them.
+JOB_SCANS: dict[str, tuple[str, ...]] = {"reprice-loans": ("loans",)}
 WORKER = "job-worker"                 # the function that works the shards of the jobs that fan out (app.job_worker)
 WORKER_MAX_RECEIVES = 3               # a shard's message failing this often goes to the dead-letter queue
 WORKER_VISIBILITY_SECONDS = 960       # longer than the worker may run (900 s), as an SQS event source requires
@@ -50,6 +52,11 @@ def fanout_jobs() -> list[str]:
 def worker_tables() -> tuple[str, ...]:
     """The worker runs every fan-out job's shards: the union of their tables."""
     return tuple(sorted({t for name in fanout_jobs() for t in JOB_TABLES.get(name, ())}))
+
+
+def worker_scans() -> tuple[str, ...]:
+    """The tables the worker may Scan: those the fan-out jobs' scan shards read, nothing else."""
+    return tuple(sorted({t for name in fanout_jobs() for t in JOB_SCANS.get(name, ())}))
 
 
 _DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
@@ -153,9 +160,12 @@ def job_policy(stage: str, job_name: str) -> dict[str, Any]:
 
 def worker_policy(stage: str) -> dict[str, Any]:
     """The job worker: the fan-out jobs' tables; receive, delete and (continuations) send on the jobs queue only."""
+    scans = worker_scans()
     return {"Version": "2012-10-17", "Statement": [
         _logs_statement(),
         {"Effect": "Allow", "Action": _DDB_READ + _DDB_WRITE, "Resource": _table_arns(stage, worker_tables())},
+        *([{"Effect": "Allow", "Action": ["dynamodb:Scan"],
+            "Resource": [_arn("dynamodb", f"table/gjj-{stage}-{name}") for name in scans]}] if scans else []),
         {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                                        "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:GetQueueUrl"],
          "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]}},
