@@ -91,6 +91,17 @@ def assert_paid_once(people, period: int, months_left: int, day: str) -> None:
         assert Repayment.get(loan.contract_no, period).date == day
 
 
+class Outbox:
+    """Stands in for SQS: keeps what is sent."""
+
+    def __init__(self):
+        self.sent: list[dict] = []
+
+    def send(self, body):
+        self.sent.append(json.loads(json.dumps(body)))
+        return str(len(self.sent))
+
+
 # ---------------------------------------------------------------- loan-offset-deduction
 
 
@@ -228,6 +239,26 @@ def test_the_offset_run_through_gjj_jobs_run_reports_its_outcomes(aws, monkeypat
     assert fresh(declined[2]).status == "overdue"
 
 
+def test_an_offset_worker_out_of_time_hands_over_and_no_loan_is_deducted_twice(aws, monkeypatch):
+    monkeypatch.setattr(loan_offset, "PAGE", 2)
+    people = [borrower() for _ in range(5)]
+    calls = count_calls(monkeypatch, loan_offset, "deduct")
+    outbox = Outbox()
+    assert jobs_fanout.start(loan_offset.FANOUT, clock.parse(REPAY_DAY), queue=outbox, shards=1)["sent"] == 1
+    [body], outbox.sent = outbox.sent, []
+    with fanout.deadline(0):                                # the worker's Lambda has no time left after a page
+        first = jobs_fanout.work(body, queue=outbox)
+    assert first["continued"] is True and first["counts"] == {"full": 2} and len(calls) == 2
+    [continuation] = outbox.sent
+    assert (continuation["hop"], continuation["shard"]) == (1, 0)
+    rest = jobs_fanout.work(continuation, queue=outbox)
+    assert rest["counts"] == {"full": 3}
+    assert sorted(calls) == sorted(loan.contract_no for _, _, loan in people)
+    assert_paid_once(people, 22, 240 - 21, "2026-09-20")
+    run = StateItem.get(loan_offset.run_key(clock.parse(REPAY_DAY).date()), jobs_fanout.RUN_SK)
+    assert run.status == "done"
+
+
 # ---------------------------------------------------------------- reprice-loans
 
 
@@ -282,17 +313,6 @@ def test_a_second_repricing_run_changes_nothing(aws, monkeypatch):
     again = jobs.run("reprice-loans", clock.parse("2026-01-01T00:15:00+08:00"))
     assert again["note"] == "already done" and again["repriced"] == 0 and calls == []
     assert_repriced_once(loans)
-
-
-class Outbox:
-    """Stands in for SQS: keeps what is sent."""
-
-    def __init__(self):
-        self.sent: list[dict] = []
-
-    def send(self, body):
-        self.sent.append(json.loads(json.dumps(body)))
-        return str(len(self.sent))
 
 
 def test_a_repricing_worker_out_of_time_hands_over_and_its_continuation_finishes_without_repeats(aws, monkeypatch):
