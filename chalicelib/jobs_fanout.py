@@ -257,7 +257,7 @@ def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
         into[outcome] = into.get(outcome, 0) + int(n)
 
 
-def _drain(q: work_queue.LocalQueue) -> dict[str, int]:
+def _drain(q: work_queue.LocalQueue) -> dict[str, Any]:
     """Run the local queue to its end (or to the deadline); the totals of this drain's workers."""
     totals = _no_totals()
     lock = threading.Lock()
