@@ -4,15 +4,17 @@ Each body is ``fn(now: datetime) -> dict`` (a summary for the log) and must be s
 the same moment. app.py wires every job to a Chalice schedule; ``gjj jobs run NAME`` runs one once
 with the stage clock. Bodies are imported lazily so the API's cold start does not pay for them.
 
-A Lambda may run 15 minutes at most. The jobs with work per item (reminders, offset deduction, interest) run
-under a deadline a little before their Lambda's end (:func:`run` with ``budget_ms``); when it passes they stop
-between items and answer ``{"done": false}``, and their schedule fires again a quarter of an hour later within
-the same hour, each firing going on where the last stopped (a firing with nothing left to do changes nothing).
+A Lambda may run 15 minutes at most. The jobs with work per item (reminders, offset deduction, interest,
+repricing) run under a deadline a little before their Lambda's end (:func:`run` with ``budget_ms``); when it passes
+they stop between items and answer ``{"done": false}``, and their schedule fires again a quarter of an hour later
+within the same hour, each firing going on where the last stopped (a firing with nothing left to do changes
+nothing).
 
-A job in :data:`chalicelib.jobs_fanout.REGISTRY` (``settle-annual-interest``, ``send-appointment-reminders``,
-``send-remittance-reminders``) fans out instead: its body is a coordinator that queues one message per shard for
-the ``job_worker`` Lambda (app.py), which sends its own continuation before its time is up; its later firings only
-send shards no worker is on.
+A job in :data:`chalicelib.jobs_fanout.REGISTRY` (``settle-annual-interest``, ``loan-offset-deduction``,
+``reprice-loans``, ``send-appointment-reminders``, ``send-remittance-reminders``) fans out instead: its body is a
+coordinator that queues one message per shard for the ``job_worker`` Lambda (app.py), which sends its own
+continuation before its time is up; its later firings only send shards no worker is on
+(``loan-offset-deduction``'s also deduct again the loans whose bank did not answer).
 """
 
 from __future__ import annotations

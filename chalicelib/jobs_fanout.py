@@ -1,15 +1,18 @@
 """Jobs that fan out across workers (issue 18): a coordinator, shards, workers, continuations.
 
 A per-item job is split into ``GJJ_JOB_SHARDS`` shards, each a key range of an index read in key order (for
-``settle-annual-interest`` the accounts' ``book-index``). The scheduled function is the **coordinator**
-(:func:`start`): it writes the run item and one item per shard in the ``state`` table and sends one message per
-shard to the jobs queue (:mod:`chalicelib.adapters.queue`). A **worker** (:func:`work`; in AWS the ``job_worker``
-Lambda, SQS batch size 1) takes a shard's message and works through its range page by page; each page's writes are
-conditioned and batched by the job, and the job records the page in the shard's checkpoint (:func:`checkpoint`,
-forward only). Between pages the worker looks at its Lambda's time (:func:`chalicelib.fanout.out_of_time`); when
-it is nearly up it sends its own **continuation** (the same shard, the next hop) and returns, instead of waiting
-for the next firing. When a shard's range is exhausted the shard is marked done once (conditioned), and the run
-item counts it; the shard that makes the count reach the number of shards marks the run done.
+``settle-annual-interest`` the accounts' ``book-index``, for ``loan-offset-deduction`` the day's loans in the
+``offset-index``), or, for a job with no index to read in order (``reprice-loans``: open loans), a segment of a
+parallel Scan (:attr:`FanoutJob.scan`; its checkpoint is the last key the Scan evaluated). The scheduled function is
+the **coordinator** (:func:`start`): it writes the run item and one item per shard in the ``state`` table and sends
+one message per shard to the jobs queue (:mod:`chalicelib.adapters.queue`). A **worker** (:func:`work`; in AWS the
+``job_worker`` Lambda, SQS batch size 1) takes a shard's message and works through its range page by page; each
+page's writes are conditioned and batched by the job, and the job records the page in the shard's checkpoint
+(:func:`checkpoint`, forward only). Between pages the worker looks at its Lambda's time
+(:func:`chalicelib.fanout.out_of_time`); when it is nearly up it sends its own **continuation** (the same shard, the
+next hop) and returns, instead of waiting for the next firing. When a shard's range is exhausted the shard is marked
+done once (conditioned), and the run item counts it; the shard that makes the count reach the number of shards marks
+the run done.
 
 State items (``state`` table), all under the run's ``pk`` (``job#<job>#<run>``):
 
@@ -19,8 +22,9 @@ State items (``state`` table), all under the run's ``pk`` (``job#<job>#<run>``):
 * ``sk = "shard#<gen>#0003"``: a shard of the run item of generation ``gen`` (``data.gen``, drawn when the run
   item is written: an operator who deletes a run item to run it again gets fresh shards): ``status`` new | queued |
   running | failed | done, ``data`` {``lo`` (exclusive),
-  ``hi`` (inclusive), ``lease`` (epoch seconds until which a worker may still be on it)}, ``value`` the last key
-  finished, ``count`` items written, ``total`` an amount in fen.
+  ``hi`` (inclusive), ``lease`` (epoch seconds until which a worker may still be on it), ``count_<outcome>`` how
+  many of its items ended so (a job whose pages report :attr:`Page.counts`)}, ``value`` the last key finished,
+  ``count`` items written, ``total`` an amount in fen.
 
 Running the coordinator again for the same run starts nothing new: a done run answers at once, and a shard is sent
 again only when no worker can still be on it: it failed (its worker raised, and the queue's retries may also bring
@@ -85,6 +89,7 @@ class Page:
     count: int = 0
     amount: int = 0
     more: bool = True        # False: the shard's range is exhausted with this page
+    counts: dict[str, int] = field(default_factory=dict)   # the page's items by outcome (given to checkpoint too)
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,10 @@ class FanoutJob:
     plan: Callable[[datetime], Plan]
     keys: Callable[[dict[str, Any]], Iterable[str]]          # every key in order (only read to split, shards > 1)
     page: Callable[[dict[str, Any], Shard, datetime], Page]  # the next page of a shard, written and checkpointed
-    finished: Callable[[dict[str, Any], dict[str, int], datetime], None]   # once, when the run is done
-    summary: Callable[[dict[str, Any], dict[str, int] | None], dict[str, Any]] = lambda context, totals: {}
+    # once, when the run is done, with the run's totals: posted, amount, counts (outcome -> items, every shard)
+    finished: Callable[[dict[str, Any], dict[str, Any], datetime], None]
+    # the firing's answer; totals (None: the workers run elsewhere) are this firing's: posted, amount, pages, counts
+    summary: Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]] = lambda context, totals: {}
     scan: bool = False       # shards are parallel-scan segments of a table, not key ranges of an index
 
 
@@ -109,6 +116,8 @@ REGISTRY: dict[str, str] = {
     "settle-annual-interest": "chalicelib.services.interest:FANOUT",
     "send-appointment-reminders": "chalicelib.services.appointments:FANOUT",
     "send-remittance-reminders": "chalicelib.services.remittance:FANOUT",
+    "loan-offset-deduction": "chalicelib.services.loan_offset:FANOUT",
+    "reprice-loans": "chalicelib.services.loan_repricing:FANOUT",
 }
 
 
@@ -122,6 +131,11 @@ def shard_sk(gen: str, index: int) -> str:
 
 
 RUN_SK = "-"
+COUNT_PREFIX = "count_"      # a shard's per-outcome counts: data["count_<outcome>"]
+
+
+def _no_totals() -> dict[str, Any]:
+    return {"posted": 0, "amount": 0, "pages": 0, "counts": {}}
 
 
 # ----------------------------------------------------------------------------------------------- coordinator
@@ -134,7 +148,7 @@ def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = No
     plan = job.plan(now)
     run = _run_item(job, plan, now, shards or settings.get().job_shards)
     if run.status == "done":
-        return {**job.summary(plan.context, {"posted": 0, "amount": 0, "pages": 0}), "done": True, "posted": 0,
+        return {**job.summary(plan.context, _no_totals()), "done": True, "posted": 0,
                 "note": "already done"}
     gen = _data(run)["gen"]
     _ensure_shards(plan.run, gen, _data(run)["bounds"], now, job.scan)
@@ -142,7 +156,7 @@ def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = No
     shards_now = list(StateItem.query(plan.run, StateItem.sk.startswith(f"shard#{gen}#"), consistent_read=True))
     if all(shard.status == "done" for shard in shards_now):   # the last worker died before finishing the run
         _finish_run(job, plan.run, gen, _data(run)["context"], now)
-        return {**job.summary(plan.context, {"posted": 0, "amount": 0, "pages": 0}), "done": True}
+        return {**job.summary(plan.context, _no_totals()), "done": True}
     for shard in shards_now:
         if _orphaned(shard, local) and _claim(shard, "queued"):
             q.send(_message(job.name, plan.run, gen, _index(shard), now, hop=0))
@@ -240,16 +254,22 @@ def _message(job: str, run: str, gen: str, index: int, now: datetime, hop: int) 
     return {"job": job, "run": run, "gen": gen, "shard": index, "now": clock.iso(now), "hop": hop}
 
 
-def _drain(q: work_queue.LocalQueue) -> dict[str, int]:
+def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
+    for outcome, n in counts.items():
+        into[outcome] = into.get(outcome, 0) + int(n)
+
+
+def _drain(q: work_queue.LocalQueue) -> dict[str, Any]:
     """Run the local queue to its end (or to the deadline); the totals of this drain's workers."""
-    totals = {"posted": 0, "amount": 0, "pages": 0}
+    totals = _no_totals()
     lock = threading.Lock()
 
     def handler(body: dict[str, Any]) -> None:
         got = work(body, queue=q)
         with lock:
-            for k in totals:
+            for k in ("posted", "amount", "pages"):
                 totals[k] += got.get(k, 0)
+            _add_counts(totals["counts"], got.get("counts", {}))
 
     q.drain(handler, until=lambda: fanout.out_of_time())
     if len(q):          # stopped for time: the next firing sends the unfinished shards again
@@ -272,48 +292,54 @@ def work(body: dict[str, Any], queue: work_queue.WorkQueue | None = None) -> dic
     except StateItem.DoesNotExist:
         item = run = None
     if item is None or run is None or _data(run).get("gen") != gen:
-        return {"posted": 0, "amount": 0, "pages": 0, "note": "no such run (deleted or restarted)"}
+        return {**_no_totals(), "note": "no such run (deleted or restarted)"}
     if item.status == "done":
-        return {"posted": 0, "amount": 0, "pages": 0, "note": "shard already done"}
+        return {**_no_totals(), "note": "shard already done"}
     context = _data(run)["context"]
     _claim(item, "running")
     data = _data(item)
     shard = Shard(run_pk, gen, index, data.get("lo"), data.get("hi"), item.value,
                   _int_or_none(data.get("segment")), _int_or_none(data.get("segments")))
     posted = amount = pages = 0
+    counts: dict[str, int] = {}
     try:
         while True:
             with fanout.deadline(None):          # a page once begun is finished: its writes are one step
                 page = job.page(context, shard, now)
             if page.last is not None:
                 posted, amount, pages = posted + page.count, amount + page.amount, pages + 1
+                _add_counts(counts, page.counts)
                 shard = Shard(run_pk, gen, index, shard.lo, shard.hi, page.last, shard.segment, shard.segments)
             if page.last is None or not page.more:
                 break
             if fanout.out_of_time():
                 q.send(_message(job.name, run_pk, gen, index, now, hop=hop + 1))
                 log.event(logger, "shard continues", job=job.name, run=run_pk, shard=index, hop=hop + 1)
-                return {"posted": posted, "amount": amount, "pages": pages, "continued": True}
+                return {"posted": posted, "amount": amount, "pages": pages, "counts": counts, "continued": True}
     except Exception:
         _mark_failed(run_pk, shard_sk(gen, index))
         raise
     _shard_done(job, run_pk, gen, index, context, now)
-    return {"posted": posted, "amount": amount, "pages": pages}
+    return {"posted": posted, "amount": amount, "pages": pages, "counts": counts}
 
 
-def checkpoint(shard: Shard, cursor: str, count: int, amount: int, now: datetime) -> None:
+def checkpoint(shard: Shard, cursor: str, count: int, amount: int, now: datetime,
+               counts: dict[str, int] | None = None) -> None:
     """Record a finished page of shard ``index``: its last key (only forward: a slower twin cannot move it back),
-    what it wrote, and the run's furthest key. A scan segment's keys come in no order: its cursor is set as it is
-    (a twin may set it back, which costs a page done again, every item being conditioned)."""
+    what it wrote, its items by outcome (``counts``, added to the shard's ``data.count_<outcome>``), and the run's
+    furthest key. A scan segment's keys come in no order: its cursor is set as it is (a twin may set it back, which
+    costs a page done again, every item being conditioned)."""
     stamp = clock.iso(now)
+    added = [StateItem.data[f"{COUNT_PREFIX}{outcome}"].set((StateItem.data[f"{COUNT_PREFIX}{outcome}"] | 0) + n)
+             for outcome, n in sorted((counts or {}).items()) if n]
     if shard.segment is not None:
         StateItem(shard.run, shard_sk(shard.gen, shard.index)).update(actions=[
             StateItem.value.set(cursor), StateItem.count.add(count), StateItem.total.add(amount),
-            StateItem.updated_at.set(stamp), StateItem.data["lease"].set(int(time.time()) + LEASE_SECONDS)])
+            StateItem.updated_at.set(stamp), StateItem.data["lease"].set(int(time.time()) + LEASE_SECONDS), *added])
         return
     _forward(StateItem(shard.run, shard_sk(shard.gen, shard.index)), cursor,
              [StateItem.count.add(count), StateItem.total.add(amount), StateItem.updated_at.set(stamp),
-              StateItem.data["lease"].set(int(time.time()) + LEASE_SECONDS)])
+              StateItem.data["lease"].set(int(time.time()) + LEASE_SECONDS), *added])
     _forward(StateItem(shard.run, RUN_SK), cursor, [StateItem.updated_at.set(stamp)])
 
 
@@ -370,9 +396,12 @@ def _finish_run(job: FanoutJob, run: str, gen: str, context: dict[str, Any], now
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return
         raise
-    totals = {"posted": 0, "amount": 0}
+    totals: dict[str, Any] = {"posted": 0, "amount": 0, "counts": {}}
     for shard in StateItem.query(run, StateItem.sk.startswith(f"shard#{gen}#"), consistent_read=True):
         totals["posted"] += int(shard.count or 0)
         totals["amount"] += int(shard.total or 0)
+        _add_counts(totals["counts"], {k[len(COUNT_PREFIX):]: int(v) for k, v in _data(shard).items()
+                                       if k.startswith(COUNT_PREFIX)})
     job.finished(context, totals, now)
-    log.event(logger, "fan-out done", job=job.name, run=run, **totals)
+    log.event(logger, "fan-out done", job=job.name, run=run, posted=totals["posted"], amount=totals["amount"],
+              **{f"{COUNT_PREFIX}{k}": v for k, v in sorted(totals["counts"].items())})

@@ -36,10 +36,11 @@ JOB_TABLES: dict[str, tuple[str, ...]] = {
     "reprice-loans": ("loans", "people", "users", "messages", "sms-outbox", "state", "audit"),
 }
 JOB_NEEDS_SNS = {"dispatch-sms"}
-# The fan-out jobs whose shards are parallel-scan segments (jobs_fanout.FanoutJob.scan): the indexes their worker
-# scans, (table, index). Nothing else may Scan.
+# The fan-out jobs whose shards are parallel-scan segments (jobs_fanout.FanoutJob.scan): what their worker scans,
+# (table, index or "" for the table itself). Nothing else may Scan.
 JOB_SCANS: dict[str, tuple[tuple[str, str], ...]] = {
     "send-remittance-reminders": (("accounts", "remit-index"),),
+    "reprice-loans": (("loans", ""),),       # no index on loan status: the table's own segments
 }
 WORKER = "job-worker"                 # the function that works the shards of the jobs that fan out (app.job_worker)
 WORKER_MAX_RECEIVES = 3               # a shard's message failing this often goes to the dead-letter queue
@@ -58,9 +59,10 @@ def worker_tables() -> tuple[str, ...]:
 
 
 def worker_scans(stage: str) -> list[dict[str, str]]:
-    """The indexes the worker scans in segments (:data:`JOB_SCANS` of the fan-out jobs)."""
+    """The tables and indexes the worker scans in segments (:data:`JOB_SCANS` of the fan-out jobs)."""
     pairs = sorted({pair for name in fanout_jobs() for pair in JOB_SCANS.get(name, ())})
-    return [_arn("dynamodb", f"table/gjj-{stage}-{table}/index/{index}") for table, index in pairs]
+    return [_arn("dynamodb", f"table/gjj-{stage}-{table}" + (f"/index/{index}" if index else ""))
+            for table, index in pairs]
 
 
 _DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",

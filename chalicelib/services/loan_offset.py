@@ -26,6 +26,16 @@ due, oldest first — arrears (逾期) before this month's:
 Idempotent: a period already recorded is skipped, the split and the bank reference are fixed per day, the ledger
 serial is derived from the contract and the period (a second posting replays), the repayment is put only if absent,
 and the messages are keyed by serial.
+
+Fanned out across workers (:mod:`chalicelib.jobs_fanout`, issue 18): one run per China date
+(``job#loan-offset-deduction#<date>``, ``state`` table). Its keys are ``"<due day:02d>#<contract_no>"`` over the
+day's due days (:func:`due_days`), so they sort as the ``offset-index`` reads them (day, then contract); the
+coordinator cuts them into ``GJJ_JOB_SHARDS`` key ranges and each worker deducts its range :data:`PAGE` loans at a
+time (side by side, :func:`chalicelib.fanout.run_all`), checkpointing the last key and the page's outcome counts.
+A loan whose bank did not answer (``pending``) is written down (``state`` item ``offset-pending#<date>``, sk the
+contract); each later firing that day (:00/:15/:30/:45) deducts again only the loans written down before it
+began, and crosses off each whose outcome is no longer pending. A loan already collected is not read again: once
+the day's run is done a firing reads the run item and the (usually empty) pending list, nothing more.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ from decimal import Decimal
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, errors, fanout, log, masking, money, policy
+from chalicelib import clock, errors, fanout, jobs_fanout, log, masking, money, policy
 from chalicelib.rules import loans as rules
 from chalicelib.services import business, ledger, notify, payments
 from chalicelib.services.ledger import serial as ledger_serial
@@ -49,6 +59,10 @@ from chalicelib.store.kv import StateItem
 from chalicelib.store.loans import Loan, Repayment
 
 logger = log.get("loan_offset")
+JOB = "loan-offset-deduction"
+PAGE = 100                 # loans read per Query and per checkpoint
+PENDING_DAYS = 3           # a pending marker outlives its day by this much (TTL), for the operator to look at
+OUTCOMES = ("full", "partial", "bank_only", "overdue", "pending", "already", "skipped")
 _ATTEMPTS = 5
 _MAX_PERIODS = 12          # periods one loan may catch up in one run (arrears first)
 PAID = ("full", "partial", "bank_only")
@@ -73,14 +87,102 @@ def due_days(today: dt.date) -> list[int]:
     return list(range(today.day, 32)) if today.day == last else [today.day]
 
 
+def run_key(today: dt.date) -> str:
+    """The day's run item (``state`` table, sk ``-``)."""
+    return f"job#{JOB}#{today.isoformat()}"
+
+
+def pending_key(today: dt.date) -> str:
+    """The day's loans whose bank did not answer (``state`` items, sk the contract number)."""
+    return f"offset-pending#{today.isoformat()}"
+
+
 def run_deduction(now: dt.datetime) -> dict:
+    """The scheduled function: the coordinator of the day's run (locally it also drains the shards' queue), then
+    the loans left pending by an earlier firing today, and only those."""
     today = now.astimezone(clock.CHINA).date()
-    counts = {"full": 0, "partial": 0, "bank_only": 0, "overdue": 0, "pending": 0, "already": 0, "skipped": 0}
-    for day in due_days(today):
-        for outcome in fanout.each(lambda key: deduct(key.contract_no, today, now), Loan.offset_index.query(day)):
-            counts[outcome] += 1
-    log.event(logger, "offset deduction", date=today.isoformat(), **counts)
-    return {"date": today.isoformat(), **counts}
+    waiting = list(StateItem.query(pending_key(today), consistent_read=True))   # before this firing's own
+    out = jobs_fanout.start(FANOUT, now)
+    if waiting:
+        retried = {k: 0 for k in OUTCOMES}
+        for outcome in fanout.each(lambda item: _retry(item, today, now), waiting):
+            retried[outcome] += 1
+        for k, n in retried.items():
+            out[k] = out.get(k, 0) + n
+        out["retried"] = len(waiting)
+        log.event(logger, "offset deduction retried", date=today.isoformat(), **retried)
+    return out
+
+
+def _retry(item: StateItem, today: dt.date, now: dt.datetime) -> str:
+    outcome = deduct(item.sk, today, now)
+    if outcome != "pending":
+        item.delete()
+    return outcome
+
+
+def _plan(now: dt.datetime) -> jobs_fanout.Plan:
+    today = now.astimezone(clock.CHINA).date()
+    return jobs_fanout.Plan(run_key(today), {"date": today.isoformat(), "days": due_days(today)})
+
+
+def _key(day: int, contract_no: str) -> str:
+    return f"{day:02d}#{contract_no}"
+
+
+def _keys(context: dict) -> list[str]:
+    """Every loan due today, in key order (keys only), read once by the coordinator to cut the shards."""
+    return [_key(int(day), k.contract_no) for day in context["days"] for k in Loan.offset_index.query(int(day))]
+
+
+def _keys_after(days: list[int], after: str | None, limit: int) -> list[str]:
+    """Up to ``limit`` keys after ``after`` in key order, from the ``offset-index`` of each due day in turn."""
+    out: list[str] = []
+    start_day = int(after[:2]) if after is not None else None
+    for day in days:
+        if start_day is not None and day < start_day:
+            continue
+        condition = Loan.contract_no > after[3:] if after is not None and day == start_day else None
+        out += [_key(day, k.contract_no) for k in Loan.offset_index.query(day, condition, limit=limit - len(out))]
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fanout.Page:
+    """The next :data:`PAGE` loans of the shard's range, deducted side by side, the pending ones written down, and
+    the page checkpointed with its outcome counts."""
+    today = dt.date.fromisoformat(context["date"])
+    read = _keys_after([int(d) for d in context["days"]], shard.after, PAGE)
+    keys, reached_end = shard.within(read)
+    if not keys:
+        return jobs_fanout.Page(None, more=False)
+    contracts = [k.split("#", 1)[1] for k in keys]
+    outcomes = fanout.run_all(lambda contract_no: deduct(contract_no, today, now), contracts)
+    for contract_no, outcome in zip(contracts, outcomes, strict=True):
+        if outcome == "pending":
+            StateItem(pending_key(today), contract_no, status="pending", updated_at=clock.iso(now),
+                      ttl=now + dt.timedelta(days=PENDING_DAYS)).save()
+    counts = {k: outcomes.count(k) for k in OUTCOMES if k in outcomes}
+    paid = sum(counts.get(k, 0) for k in PAID)
+    jobs_fanout.checkpoint(shard, keys[-1], paid, 0, now, counts=counts)
+    return jobs_fanout.Page(keys[-1], paid, 0, more=not reached_end and len(read) == PAGE, counts=counts)
+
+
+def _finished(context: dict, totals: dict, now: dt.datetime) -> None:
+    counts = totals.get("counts", {})
+    log.event(logger, "offset deduction", date=context["date"], **{k: int(counts.get(k, 0)) for k in OUTCOMES})
+
+
+def _summary(context: dict, totals: dict | None) -> dict:
+    out: dict = {"date": context["date"]}
+    if totals is not None:
+        counts = totals.get("counts", {})
+        out.update({k: int(counts.get(k, 0)) for k in OUTCOMES})
+    return out
+
+
+FANOUT = jobs_fanout.FanoutJob(JOB, plan=_plan, keys=_keys, page=_page, finished=_finished, summary=_summary)
 
 
 def _hpf_account(id_number: str) -> Account | None:

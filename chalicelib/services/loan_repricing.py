@@ -11,6 +11,13 @@ the rate and the months left).
 Idempotent: a loan already at the rate is left alone (no write, no message); the write is conditioned on the
 version and the old rate; the borrower's message is keyed ``<contract>#<day>`` so a re-run sends nothing twice.
 A run on another day applies the last repricing day's decision again (the same result).
+
+Fanned out across workers (:mod:`chalicelib.jobs_fanout`, issue 18): one run per repricing day
+(``job#reprice-loans#<day>``, ``state`` table). No index holds the loans by status, so the shards are segments of
+a parallel Scan of the loans table (``GJJ_JOB_SHARDS`` segments); each worker reads its segment :data:`PAGE`
+loans at a time (open ones only, contract numbers only), reprices them side by side and checkpoints the last key
+the Scan evaluated, from which a continuation (or a worker sent again) goes on. Once every segment is done a
+further firing for that day reads the run item and nothing else.
 """
 
 from __future__ import annotations
@@ -20,12 +27,15 @@ from decimal import Decimal
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, fanout, log, policy
+from chalicelib import clock, fanout, jobs_fanout, log, policy
 from chalicelib.rules import loans as rules
 from chalicelib.services import notify
 from chalicelib.store.loans import Loan
 
 logger = log.get("loan_repricing")
+JOB = "reprice-loans"
+PAGE = 100                 # open loans read per Scan page and per checkpoint
+OUTCOMES = ("repriced", "unchanged", "skipped")
 _ATTEMPTS = 5
 
 
@@ -48,14 +58,55 @@ def home_of(loan: Loan) -> str:
     return "second" if rate in seconds and rate not in firsts else "first"
 
 
+def run_key(day: dt.date) -> str:
+    """The repricing day's run item (``state`` table, sk ``-``)."""
+    return f"job#{JOB}#{day.isoformat()}"
+
+
 def reprice_all(now: dt.datetime) -> dict:
+    """The scheduled function: the coordinator of the repricing day's run (locally it also drains the queue)."""
+    return jobs_fanout.start(FANOUT, now)
+
+
+def _plan(now: dt.datetime) -> jobs_fanout.Plan:
     day = repricing_day(now.astimezone(clock.CHINA).date())
-    counts = {"repriced": 0, "unchanged": 0, "skipped": 0}
-    loans = Loan.scan(Loan.status.is_in(*rules.OPEN_LOAN_STATUSES), attributes_to_get=["contract_no"])
-    for outcome in fanout.each(lambda item: reprice(item.contract_no, day, now), loans):
-        counts[outcome] += 1
-    log.event(logger, "loan repricing", day=day.isoformat(), **counts)
-    return {"day": day.isoformat(), **counts}
+    return jobs_fanout.Plan(run_key(day), {"day": day.isoformat()})
+
+
+def _page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fanout.Page:
+    """The next :data:`PAGE` open loans of the shard's Scan segment, repriced side by side and checkpointed at the
+    last key the Scan evaluated (None when the segment is exhausted: the shard is done)."""
+    day = dt.date.fromisoformat(context["day"])
+    start = {"contract_no": {"S": shard.cursor}} if shard.cursor is not None else None
+    found = Loan.scan(Loan.status.is_in(*rules.OPEN_LOAN_STATUSES), segment=shard.segment,
+                      total_segments=shard.segments, limit=PAGE, last_evaluated_key=start,
+                      attributes_to_get=["contract_no"])
+    contracts = [loan.contract_no for loan in found]
+    last = (found.last_evaluated_key or {}).get("contract_no", {}).get("S")
+    cursor = last if last is not None else (contracts[-1] if contracts else None)
+    if cursor is None:
+        return jobs_fanout.Page(None, more=False)
+    outcomes = fanout.run_all(lambda contract_no: reprice(contract_no, day, now), contracts)
+    counts = {k: outcomes.count(k) for k in OUTCOMES if k in outcomes}
+    jobs_fanout.checkpoint(shard, cursor, counts.get("repriced", 0), 0, now, counts=counts)
+    return jobs_fanout.Page(cursor, counts.get("repriced", 0), 0, more=last is not None, counts=counts)
+
+
+def _finished(context: dict, totals: dict, now: dt.datetime) -> None:
+    counts = totals.get("counts", {})
+    log.event(logger, "loan repricing", day=context["day"], **{k: int(counts.get(k, 0)) for k in OUTCOMES})
+
+
+def _summary(context: dict, totals: dict | None) -> dict:
+    out: dict = {"day": context["day"]}
+    if totals is not None:
+        counts = totals.get("counts", {})
+        out.update({k: int(counts.get(k, 0)) for k in OUTCOMES})
+    return out
+
+
+FANOUT = jobs_fanout.FanoutJob(JOB, plan=_plan, keys=lambda context: [], page=_page, finished=_finished,
+                               summary=_summary, scan=True)
 
 
 def reprice(contract_no: str, day: dt.date, now: dt.datetime) -> str:

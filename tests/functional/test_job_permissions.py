@@ -71,3 +71,54 @@ def test_job_touches_only_the_tables_its_role_grants(aws, name):
     logical = {t[len(prefix):] for t in touched}
     assert logical, f"{name} touched no table at all"
     assert logical <= set(template.JOB_TABLES[name]), f"{name} also needs {logical - set(template.JOB_TABLES[name])}"
+
+
+_TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem",
+             "Get": "GetItem"}
+
+
+def _actions_of(operation: str, params: dict) -> set[tuple[str, str]]:
+    """The IAM (action, table) pairs a DynamoDB call needs (a transaction is authorised item by item)."""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return {(f"dynamodb:{_TRANSACT[kind]}", op["TableName"])
+                for item in params["TransactItems"] for kind, op in item.items()}
+    return {(f"dynamodb:{operation}", table) for table in _tables_of(params)}
+
+
+def _granted(policy: dict, stage: str) -> set[tuple[str, str]]:
+    import re
+
+    pairs = set()
+    for statement in policy["Statement"]:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            found = re.search(rf":table/gjj-{stage}-([a-z-]+)$", str(resource.get("Fn::Sub", "")))
+            if found:
+                pairs |= {(action, found.group(1)) for action in statement["Action"]}
+    return pairs
+
+
+@pytest.mark.parametrize("name", template.fanout_jobs())
+def test_a_fanned_out_job_makes_only_the_dynamodb_calls_its_roles_grant(aws, name):
+    # The coordinator and the job_worker run in this process (the local queue): each call must be granted by one of
+    # the two roles, action by action (reprice-loans' shards Scan the loans table: only the worker may).
+    lines = (ROOT / "demo" / "center-records.jsonl").read_text(encoding="utf-8").splitlines()
+    importer.run(lines)
+    from chalicelib import settings
+
+    prefix = settings.get().table_prefix
+    needed: set[tuple[str, str]] = set()
+
+    def record(params, event_name, **_):
+        operation = event_name.rsplit(".", 1)[1]
+        needed.update((action, table[len(prefix):]) for action, table in _actions_of(operation, params))
+
+    client = base.connection().client
+    client.meta.events.register("provide-client-params.dynamodb.*", record)
+    try:
+        jobs.run(name, datetime.fromisoformat(MOMENTS[name]))
+        jobs.run(name, datetime.fromisoformat(MOMENTS[name]))
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.*", record)
+    granted = _granted(template.job_policy("dev", name), "dev") | _granted(template.worker_policy("dev"), "dev")
+    assert needed and needed <= granted, f"{name} also needs {sorted(needed - granted)}"

@@ -14,7 +14,7 @@ import pytest
 from chalicelib import clock, jobs
 from chalicelib.store.loans import Loan, Repayment
 from chalicelib.store.messages import Message
-from tests.support import factories, loan_data
+from tests.support import factories, job_runs, loan_data
 from tests.support.moto_module import shared_tables  # noqa: F401  (fixture)
 
 NEW_YEAR = "2026-01-01T00:00:00+08:00"
@@ -23,6 +23,14 @@ NEW_YEAR = "2026-01-01T00:00:00+08:00"
 @pytest.fixture
 def aws(request, local_dir):
     request.getfixturevalue("shared_tables")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runs(request):
+    """The module shares its tables: the day's run of a fanned-out job one test did is not another test's."""
+    yield
+    if "shared_tables" in request.fixturenames:
+        job_runs.forget("job#reprice-loans#", "job#loan-offset-deduction#", "offset-pending#")
 
 
 @pytest.fixture

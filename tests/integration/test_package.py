@@ -179,11 +179,12 @@ def test_the_job_worker_takes_one_message_at_a_time_from_a_dead_lettered_queue(t
     from chalicelib import jobs_fanout
 
     assert tables == {t for name in jobs_fanout.REGISTRY for t in tpl.JOB_TABLES[name]}
-    # Scan (a whole table or index read) is the worker's alone, and only on the index a job reads in segments
-    # (send-remittance-reminders: the remit-index)
+    # Scan (a whole table or index read) is the worker's alone, and only on what a job reads in segments:
+    # send-remittance-reminders the remit-index, reprice-loans the loans table (no index on loan status)
     [scan] = [s for s in statements if "dynamodb:Scan" in s["Action"]]
     assert scan["Action"] == ["dynamodb:Scan"]
-    assert [arn["Fn::Sub"].split(":table/")[1] for arn in scan["Resource"]] == ["gjj-prod-accounts/index/remit-index"]
+    assert sorted(arn["Fn::Sub"].split(":table/")[1] for arn in scan["Resource"]) == [
+        "gjj-prod-accounts/index/remit-index", "gjj-prod-loans"]
     assert not [name for name in _function_names(res) if name != "JobWorker"
                 and any("dynamodb:Scan" in s.get("Action", []) for s in _statements(res, name))]
     [sqs] = [s for s in statements if any(a.startswith("sqs:") for a in s["Action"])]
