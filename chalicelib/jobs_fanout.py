@@ -91,6 +91,9 @@ class Page:
 class Plan:
     run: str                                  # the run's pk: one run per moment the job settles (a year, a day)
     context: dict[str, Any] = field(default_factory=dict)   # JSON: what every shard must agree on
+    # the shards' (lo, hi) ranges as the job cut them itself (the import's line ranges); None: the coordinator cuts
+    # ``keys`` into ``shards`` ranges. Read only when the run item is first written.
+    bounds: tuple[tuple[str | None, str | None], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class FanoutJob:
 # name -> "module:attribute" of its FanoutJob (imported on first use, like jobs.Job.load)
 REGISTRY: dict[str, str] = {
     "settle-annual-interest": "chalicelib.services.interest:FANOUT",
+    "import": "chalicelib.importer_fanout:FANOUT",
 }
 
 
@@ -125,11 +129,13 @@ RUN_SK = "-"
 # ----------------------------------------------------------------------------------------------- coordinator
 
 def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = None,
-          shards: int | None = None) -> dict[str, Any]:
-    """The coordinator: create the run (once), send the shards no worker is on; locally, drain the queue."""
+          shards: int | None = None, *, plan: Plan | None = None, workers: int | None = None) -> dict[str, Any]:
+    """The coordinator: create the run (once), send the shards no worker is on; locally, drain the queue (with
+    ``workers`` threads; default ``GJJ_JOB_WORKERS``). ``plan``: the run as the caller planned it (the import's,
+    from its file) instead of ``job.plan(now)``."""
     q = queue if queue is not None else work_queue.get()
     local = isinstance(q, work_queue.LocalQueue)
-    plan = job.plan(now)
+    plan = plan if plan is not None else job.plan(now)
     run = _run_item(job, plan, now, shards or settings.get().job_shards)
     if run.status == "done":
         return {**job.summary(plan.context, {"posted": 0, "amount": 0, "pages": 0}), "done": True, "posted": 0,
@@ -148,7 +154,7 @@ def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = No
     if not local:
         log.event(logger, "fan-out started", job=job.name, run=plan.run, sent=sent)
         return {**job.summary(plan.context, None), "done": False, "sent": sent}
-    totals = _drain(q)
+    totals = _drain(q, workers)
     done = StateItem.get(plan.run, RUN_SK, consistent_read=True).status == "done"
     return {**job.summary(plan.context, totals), "done": done}
 
@@ -158,8 +164,10 @@ def _run_item(job: FanoutJob, plan: Plan, now: datetime, shards: int) -> StateIt
         return StateItem.get(plan.run, RUN_SK, consistent_read=True)
     except StateItem.DoesNotExist:
         pass
-    if job.scan:
-        bounds: list = [(i, shards) for i in range(shards)]
+    if plan.bounds is not None:
+        bounds: list = [tuple(b) for b in plan.bounds]
+    elif job.scan:
+        bounds = [(i, shards) for i in range(shards)]
     else:
         bounds = _split(list(job.keys(plan.context)), shards) if shards > 1 else [(None, None)]
     item = StateItem(plan.run, RUN_SK, status="running", count=0, updated_at=clock.iso(now),
@@ -238,7 +246,7 @@ def _message(job: str, run: str, gen: str, index: int, now: datetime, hop: int) 
     return {"job": job, "run": run, "gen": gen, "shard": index, "now": clock.iso(now), "hop": hop}
 
 
-def _drain(q: work_queue.LocalQueue) -> dict[str, int]:
+def _drain(q: work_queue.LocalQueue, workers: int | None = None) -> dict[str, int]:
     """Run the local queue to its end (or to the deadline); the totals of this drain's workers."""
     totals = {"posted": 0, "amount": 0, "pages": 0}
     lock = threading.Lock()
@@ -249,7 +257,7 @@ def _drain(q: work_queue.LocalQueue) -> dict[str, int]:
             for k in totals:
                 totals[k] += got.get(k, 0)
 
-    q.drain(handler, until=lambda: fanout.out_of_time())
+    q.drain(handler, workers=workers, until=lambda: fanout.out_of_time())
     if len(q):          # stopped for time: the next firing sends the unfinished shards again
         q.clear()
         raise fanout.OutOfTime()
