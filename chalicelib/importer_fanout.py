@@ -139,7 +139,7 @@ def cut(source: dict[str, Any], lines: int, chunks: int) -> tuple[tuple[str, str
     return tuple(bounds) or ((key(0, 0), key(0, 0)),)
 
 
-def chunk_count(lines: int, workers: int, chunk_lines: int = CHUNK_LINES) -> int:
+def chunk_count(lines: int, workers: int, chunk_lines: int) -> int:
     """As many chunks as workers, more when the file is large (so a chunk stays a few minutes of work), never more
     than lines."""
     return max(1, min(max(lines, 1), max(workers, math.ceil(lines / chunk_lines))))
@@ -274,10 +274,12 @@ def _forget(run: str) -> None:
             writer.delete(item)
 
 
-def run_file(path: Path, *, workers: int | None = None, chunk_lines: int = CHUNK_LINES,
+def run_file(path: Path, *, workers: int | None = None, chunk_lines: int | None = None,
              queue: work_queue.WorkQueue | None = None, progress: Callable[[int, int, int], None] | None = None,
-             poll_seconds: float = 5.0) -> importer.Report:
-    """Import the file at ``path`` in chunks worked in parallel; the report of the whole file."""
+             wait: Callable[[], None] = lambda: time.sleep(5)) -> importer.Report:
+    """Import the file at ``path`` in chunks worked in parallel; the report of the whole file. Locally the chunks
+    are worked here, ``workers`` at a time; in AWS by the job worker Lambdas, and this waits (``wait``) until the
+    last of them is done."""
     from chalicelib import settings
 
     started = time.perf_counter()
@@ -299,7 +301,7 @@ def run_file(path: Path, *, workers: int | None = None, chunk_lines: int = CHUNK
         s3 = files.S3Files()
         s3.put_file(f"imports/{digest}.jsonl", path)
         source = {"bucket": s3.bucket, "key": f"imports/{digest}.jsonl"}
-    chunks = chunk_count(lines, workers if local else 1, chunk_lines)
+    chunks = chunk_count(lines, workers if local else 1, chunk_lines or CHUNK_LINES)
     plan = jobs_fanout.Plan(run, {"run": run, "source": source, "lines": lines, "file": path.name},
                             bounds=cut(source, lines, chunks))
     token = PROGRESS.set(progress)
@@ -309,7 +311,7 @@ def run_file(path: Path, *, workers: int | None = None, chunk_lines: int = CHUNK
         PROGRESS.reset(token)
     item = StateItem.get(run, jobs_fanout.RUN_SK, consistent_read=True)
     while item.status != "done":        # the workers are Lambdas (AWS): wait for the last chunk
-        time.sleep(poll_seconds)
+        wait()
         item = StateItem.get(run, jobs_fanout.RUN_SK, consistent_read=True)
     gen = item.data.as_dict()["gen"]
     record_openings(run, gen)           # done by the last worker; again here if it died after marking the run done

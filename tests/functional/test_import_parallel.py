@@ -188,3 +188,60 @@ def test_a_chunk_interrupted_part_way_resumes_after_its_last_finished_page(aws, 
     fresh_tables(monkeypatch)
     importer.run(lines)
     assert resumed == tables()
+
+
+def test_in_aws_the_file_goes_to_the_uploads_bucket_and_lambda_workers_import_its_chunks(aws, tmp_path, monkeypatch):
+    """The SQS path on moto: the command puts the file in S3 and sends one message a chunk; the job worker (here a
+    loop doing what the ``job_worker`` Lambda does, one message at a time) reads its chunk's byte range from S3."""
+    import boto3
+
+    from chalicelib import settings
+
+    monkeypatch.setattr(importer_fanout, "PAGE", 11)
+    monkeypatch.setattr(importer_fanout, "CHUNK_LINES", 50)
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=settings.get().uploads_bucket)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="gjj-test-import")["QueueUrl"]
+    q = work_queue.SqsQueue("gjj-test-import", client=sqs)
+    handled: list[int] = []
+
+    def lambda_workers() -> None:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            body = work_queue.parse(m["Body"])
+            handled.append(body["shard"])
+            jobs_fanout.work(body, queue=q)
+
+    lines = demo_lines()
+    path = write(tmp_path, lines)
+    report = importer_fanout.run_file(path, queue=q, wait=lambda_workers)
+    assert sorted(handled) == list(range(-(-len(lines) // 50)))        # one message a chunk of at most 50 lines
+    assert report.written == expected_written(lines) and [b.line_no for b in report.bad] == sorted(BAD_AT)
+    in_aws = tables()
+    fresh_tables(monkeypatch)
+    importer.run(lines)
+    assert in_aws == tables()
+
+
+def test_the_import_workers_touch_only_the_tables_their_role_grants(aws, tmp_path):
+    """deploy/template.py: the job worker's role is the union of its jobs' JOB_TABLES; "import" names the import's."""
+    from chalicelib import settings
+    from deploy import template
+
+    touched: set[str] = set()
+
+    def record(params, **_):
+        touched.add(params.get("TableName", ""))
+        touched.update(params.get("RequestItems", {}))
+        touched.update(op["TableName"] for item in params.get("TransactItems", []) for op in item.values())
+
+    client = base.connection().client
+    client.meta.events.register("provide-client-params.dynamodb.*", record)
+    try:
+        run(write(tmp_path, demo_lines()), 3, tmp_path)
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.*", record)
+    prefix = settings.get().table_prefix
+    logical = {t[len(prefix):] for t in touched if t}
+    assert "import" in template.fanout_jobs() and {"people", "accounts", "ledger", "state"} <= logical
+    assert logical <= set(template.JOB_TABLES["import"]) <= set(template.worker_tables())
