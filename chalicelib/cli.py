@@ -60,8 +60,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
                   file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    report = importer_fanout.run_file(path, workers=args.workers or settings.get().job_workers,
-                                      progress=None if args.quiet else progress)
+    try:
+        report = importer_fanout.run_file(path, workers=args.workers or settings.get().job_workers,
+                                          progress=None if args.quiet else progress)
+    except Exception:
+        print(f"gjj import: stopped by the error below; the chunks finished so far are kept: run `gjj import {path}` "
+              "again to go on from where each chunk stopped", file=sys.stderr)
+        raise
     for bad in report.bad:
         print(f"{path}:{bad.line_no}: {bad.reason}", file=sys.stderr)
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.written.items())) or "nothing"

@@ -31,7 +31,9 @@ import hashlib
 import json
 import math
 import time
+import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ BAD_PER_ITEM = 100         # bad lines a result item holds (a reason is at most 
 REASON_MAX = 1000
 KEEP = dt.timedelta(days=30)     # the run's result items expire (DynamoDB TTL) after this
 READ_BYTES = 1 << 18
+OPENINGS_THREADS = 8       # accounts whose year openings are written at once when the run is done
 
 # (lines, written, bad) a page adds: the command's progress lines (set by run_file, seen by the worker threads)
 PROGRESS: contextvars.ContextVar[Callable[[int, int, int], None] | None] = contextvars.ContextVar(
@@ -240,7 +243,13 @@ def record_openings(run: str, gen: str) -> None:
     except StateItem.DoesNotExist:
         pass
     _report, firsts, years = gather(run, gen)
-    importer.record_year_openings(firsts, years)
+    parts: list[dict[tuple[str, int], tuple[str, int]]] = [{} for _ in range(OPENINGS_THREADS)]
+    for (account_no, year), first in firsts.items():      # an account's years stay together (one update each)
+        parts[zlib.crc32(account_no.encode()) % OPENINGS_THREADS][(account_no, year)] = first
+    with ThreadPoolExecutor(max_workers=OPENINGS_THREADS, thread_name_prefix="gjj-openings") as pool:
+        for done in [pool.submit(contextvars.copy_context().run, importer.record_year_openings, part, years)
+                     for part in parts if part]:
+            done.result()
     StateItem(run, marker, status="done", ttl=KEEP, updated_at=clock.iso(clock.now())).save()
 
 
@@ -301,7 +310,7 @@ def run_file(path: Path, *, workers: int | None = None, chunk_lines: int | None 
         s3 = files.S3Files()
         s3.put_file(f"imports/{digest}.jsonl", path)
         source = {"bucket": s3.bucket, "key": f"imports/{digest}.jsonl"}
-    chunks = chunk_count(lines, workers if local else 1, chunk_lines or CHUNK_LINES)
+    chunks = chunk_count(lines, workers, chunk_lines or CHUNK_LINES)
     plan = jobs_fanout.Plan(run, {"run": run, "source": source, "lines": lines, "file": path.name},
                             bounds=cut(source, lines, chunks))
     token = PROGRESS.set(progress)

@@ -214,7 +214,7 @@ def test_in_aws_the_file_goes_to_the_uploads_bucket_and_lambda_workers_import_it
 
     lines = demo_lines()
     path = write(tmp_path, lines)
-    report = importer_fanout.run_file(path, queue=q, wait=lambda_workers)
+    report = importer_fanout.run_file(path, workers=1, queue=q, wait=lambda_workers)
     assert sorted(handled) == list(range(-(-len(lines) // 50)))        # one message a chunk of at most 50 lines
     assert report.written == expected_written(lines) and [b.line_no for b in report.bad] == sorted(BAD_AT)
     in_aws = tables()
@@ -245,3 +245,25 @@ def test_the_import_workers_touch_only_the_tables_their_role_grants(aws, tmp_pat
     logical = {t[len(prefix):] for t in touched if t}
     assert "import" in template.fanout_jobs() and {"people", "accounts", "ledger", "state"} <= logical
     assert logical <= set(template.JOB_TABLES["import"]) <= set(template.worker_tables())
+
+
+def test_blank_lines_crlf_and_a_last_line_without_newline_are_numbered_as_reading_the_file_does(aws, tmp_path,
+                                                                                                 monkeypatch):
+    monkeypatch.setattr(importer_fanout, "PAGE", 2)
+    notice = {"type": "notice", "category": "news", "title": "通知", "body": "正文", "published_on": "2026-10-08"}
+    rows = [json.dumps({**notice, "notice_id": f"N{i}"}, ensure_ascii=False) for i in range(6)]
+    text = f"{rows[0]}\r\n\r\n{rows[1]}\r\n{{bad\r\n\n{rows[2]}\n   \n{rows[3]}\r\n{rows[4]}\n[]\n{rows[5]}"
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(text.encode("utf-8"))
+    # lines as a clerk's editor numbers them: 1 N0, 2 blank, 3 N1, 4 "{bad", 5 blank, 6 N2, 7 spaces, 8 N3, 9 N4,
+    # 10 "[]", 11 N5 (no newline after it)
+    report = run(path, 3, tmp_path)
+    assert report.lines == 11 and report.written == {"notice": 6}
+    assert [b.line_no for b in report.bad] == [4, 10]
+
+
+def test_an_empty_file_imports_nothing(aws, tmp_path, capsys):
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    assert cli.main(["import", str(path), "--workers", "4"]) == 0
+    assert "imported 0 of 0 lines (nothing)" in capsys.readouterr().out
