@@ -29,6 +29,7 @@ def load_stage_environment(stage: str, config_path: Path | None = None) -> None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    import contextlib
     import threading
     import time
 
@@ -61,8 +62,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        report = importer_fanout.run_file(path, workers=args.workers or settings.get().job_workers,
-                                          progress=None if args.quiet else progress)
+        with contextlib.redirect_stdout(sys.stderr):    # the workers' log lines: standard output is the summary's
+            report = importer_fanout.run_file(path, workers=args.workers or settings.get().job_workers,
+                                              progress=None if args.quiet else progress)
     except Exception:
         print(f"gjj import: stopped by the error below; the chunks finished so far are kept: run `gjj import {path}` "
               "again to go on from where each chunk stopped", file=sys.stderr)
