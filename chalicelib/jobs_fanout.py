@@ -29,6 +29,9 @@ Locally nothing outlives the in-process drain, so every unfinished shard is sent
 once (a redelivery and a resend) are safe, only wasteful: every write is conditioned, the checkpoint only moves
 forward and a shard is counted done once.
 
+A job may cut its own shards instead (``Plan.bounds``, with the plan handed to :func:`start`): ``gjj import``'s shards
+are line ranges of its file (:mod:`chalicelib.importer_fanout`), the same coordinator, worker and checkpoints.
+
 Locally (``gjj jobs run``, ``make run``, the tests) :func:`start` drains the local queue in this process with
 ``GJJ_JOB_WORKERS`` threads: the same coordinator and worker code. A worker that raises leaves its message in the
 local dead-letter file and its shard ``failed``; the error is raised to the caller as a failed Lambda reports it.
