@@ -193,10 +193,11 @@ def test_a_chunk_interrupted_part_way_resumes_after_its_last_finished_page(aws, 
 
 def test_in_aws_the_file_goes_to_the_uploads_bucket_and_lambda_workers_import_its_chunks(aws, tmp_path, monkeypatch):
     """The SQS path on moto: the command puts the file in S3 and sends one message a chunk; the job worker (here a
-    loop doing what the ``job_worker`` Lambda does, one message at a time) reads its chunk's byte range from S3."""
+    loop doing what the ``job_worker`` Lambda does, one message at a time) reads its chunk's byte range from S3.
+    Every worker here is out of time after one page, so each chunk goes on in its continuations."""
     import boto3
 
-    from chalicelib import settings
+    from chalicelib import fanout, settings
 
     monkeypatch.setattr(importer_fanout, "PAGE", 11)
     monkeypatch.setattr(importer_fanout, "CHUNK_LINES", 50)
@@ -204,19 +205,23 @@ def test_in_aws_the_file_goes_to_the_uploads_bucket_and_lambda_workers_import_it
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = sqs.create_queue(QueueName="gjj-test-import")["QueueUrl"]
     q = work_queue.SqsQueue("gjj-test-import", client=sqs)
-    handled: list[int] = []
+    handled: list[tuple[int, int]] = []
 
     def lambda_workers() -> None:
         for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             body = work_queue.parse(m["Body"])
-            handled.append(body["shard"])
-            jobs_fanout.work(body, queue=q)
+            handled.append((body["shard"], body["hop"]))
+            with fanout.deadline(0):                    # the Lambda's time is up after its first page
+                jobs_fanout.work(body, queue=q)
 
     lines = demo_lines()
     path = write(tmp_path, lines)
     report = importer_fanout.run_file(path, workers=1, queue=q, wait=lambda_workers)
-    assert sorted(handled) == list(range(-(-len(lines) // 50)))        # one message a chunk of at most 50 lines
+    chunks = -(-len(lines) // 50)                                        # at most 50 lines a chunk
+    assert sorted({shard for shard, hop in handled if hop == 0}) == list(range(chunks))   # one message a chunk
+    for shard in range(chunks):      # then a continuation a page: a chunk of 43 or 44 lines is 4 pages of 11
+        assert sorted(hop for s, hop in handled if s == shard) == [0, 1, 2, 3]
     assert report.written == expected_written(lines) and [b.line_no for b in report.bad] == sorted(BAD_AT)
     in_aws = tables()
     fresh_tables(monkeypatch)
