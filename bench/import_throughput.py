@@ -1,7 +1,8 @@
 """Throughput of `gjj import` against DynamoDB Local: 10,000 lines must take well under a minute.
 
 Baseline in the same run: writing the same items with plain PynamoDB batch writes (no validation),
-so the figure separates the cost of validating from the cost of DynamoDB Local itself.
+so the figure separates the cost of validating from the cost of DynamoDB Local itself. Then `gjj import`'s own
+path (the file cut into chunks, ``chalicelib.importer_fanout``) on fresh tables with 1 and with 4 workers.
 
     python -m bench.import_throughput [LINES]
 """
@@ -40,6 +41,22 @@ def make_lines(n: int) -> list[str]:
     return lines[:n]
 
 
+def parallel(lines: list[str], workers: int, tmp: Path) -> float:
+    """Seconds of `gjj import`'s parallel path over ``lines`` with ``workers`` threads, on fresh tables."""
+    from chalicelib import importer_fanout
+    from chalicelib.adapters import queue as work_queue
+    from chalicelib.store import base
+
+    os.environ["GJJ_TABLE_PREFIX"] = f"w{workers}{uuid.uuid4().hex[:6]}-"
+    base.configure()
+    base.create_tables()
+    path = tmp / f"records-{workers}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = importer_fanout.run_file(path, workers=workers, queue=work_queue.LocalQueue(tmp / "dlq.jsonl"))
+    assert not report.bad and report.lines == len(lines), report
+    return report.seconds
+
+
 def main(n: int = 10_000) -> dict:
     sys.path.insert(0, str(ROOT))
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
@@ -76,11 +93,13 @@ def main(n: int = 10_000) -> dict:
             base.create_tables()
             report = importer.run(lines)
             again = importer.run(lines)
+            one, four = parallel(lines, 1, Path(tmp)), parallel(lines, 4, Path(tmp))
         finally:
             server.stop()
     result = {"lines": n, "import_s": round(report.seconds, 2), "reimport_s": round(again.seconds, 2),
               "raw_batch_write_s": round(baseline, 2), "ratio_to_raw": round(report.seconds / baseline, 2),
-              "lines_per_s": round(n / report.seconds), "bad": len(report.bad)}
+              "lines_per_s": round(n / report.seconds), "bad": len(report.bad),
+              "lines_per_s_1_worker": round(n / one), "lines_per_s_4_workers": round(n / four)}
     print(json.dumps(result))
     return result
 

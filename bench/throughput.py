@@ -153,7 +153,7 @@ def _drop_tables() -> None:
 
 
 def bench_import(n: int) -> dict:
-    from bench.import_throughput import make_lines
+    from bench.import_throughput import make_lines, parallel
     from chalicelib import importer
 
     lines = make_lines(n)
@@ -167,9 +167,14 @@ def bench_import(n: int) -> dict:
     first = importer.run(lines)
     again = importer.run(lines)
     _drop_tables()
+    per_s = {}      # `gjj import`'s own path: the file's chunks in parallel, with 1 and with 4 workers
+    for workers in (1, 4):
+        per_s[workers] = round(n / parallel(lines, workers, Path(tempfile.mkdtemp(prefix="gjj-import-"))))
+        _drop_tables()
     return {"lines": n, "import_s": round(first.seconds, 2), "lines_per_s": round(n / first.seconds),
             "reimport_s": round(again.seconds, 2), "raw_batch_write_s": round(raw, 2),
-            "ratio_to_raw": round(first.seconds / raw, 2), "bad": len(first.bad)}
+            "ratio_to_raw": round(first.seconds / raw, 2), "bad": len(first.bad),
+            "lines_per_s_1_worker": per_s[1], "lines_per_s_4_workers": per_s[4]}
 
 
 def bench_job(name: str, n: int) -> dict:
@@ -261,12 +266,14 @@ def run(quick: bool = False, sizes: list[int] | None = None, only_jobs: list[str
 def markdown(r: dict) -> list[str]:
     if "error" in r:
         return [r["error"]]
-    lines = ["`gjj import` on DynamoDB Local (raw = the same items by plain batch writes, no validation):", "",
-             "| lines | import s | lines/s | re-import s | raw batch-write s | × raw |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["`gjj import` on DynamoDB Local (raw = the same items by plain batch writes, no validation; import = one "
+             "pass in one thread; 1 / 4 workers = `gjj import --workers N`, the file's chunks in parallel):", "",
+             "| lines | import s | lines/s | re-import s | raw batch-write s | × raw | lines/s 1 worker | 4 workers |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in r["import"]:
         lines.append(f"| {row['lines']:,} | {row['import_s']} | {row['lines_per_s']:,} | {row['reimport_s']} | "
-                     f"{row['raw_batch_write_s']} | {row['ratio_to_raw']} |")
+                     f"{row['raw_batch_write_s']} | {row['ratio_to_raw']} | {row['lines_per_s_1_worker']:,} | "
+                     f"{row['lines_per_s_4_workers']:,} |")
     lines += ["", "Scheduled jobs on DynamoDB Local (second run = the same moment again, which must change nothing):",
               "", "| job | items | first run s | items/s | second run s | result |",
               "| --- | ---: | ---: | ---: | ---: | --- |"]

@@ -29,24 +29,46 @@ def load_stage_environment(stage: str, config_path: Path | None = None) -> None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from chalicelib import importer
+    import contextlib
+    import threading
+    import time
+
+    from chalicelib import importer_fanout, settings
 
     path = Path(args.file)
-    if not path.exists():
+    if not path.is_file():
         print(f"gjj import: no such file: {path}", file=sys.stderr)
         return 2
-    total = sum(1 for _ in path.open(encoding="utf-8")) if not args.quiet else 0
+    if args.workers is not None and args.workers < 1:
+        print("gjj import: --workers must be at least 1", file=sys.stderr)
+        return 2
+    total = importer_fanout.scan(path)[1] if not args.quiet else 0
+    every = max(500, total // 20)
+    seen = {"lines": 0, "written": 0, "bad": 0, "shown": 0}
+    lock = threading.Lock()
 
-    def progress(line_no: int, report: importer.Report) -> None:
-        pct = f" ({line_no * 100 // total}%)" if total else ""
-        print(f"  {line_no}/{total} lines{pct}, {report.ok} written, {len(report.bad)} bad, "
-              f"{report.ok / max(1e-9, __import__('time').perf_counter() - started):.0f} records/s",
-              file=sys.stderr, flush=True)
+    def progress(lines: int, written: int, bad: int) -> None:      # a page done, in any worker
+        with lock:
+            seen["lines"] += lines
+            seen["written"] += written
+            seen["bad"] += bad
+            if seen["lines"] - seen["shown"] < every and seen["lines"] < total:
+                return
+            seen["shown"] = seen["lines"]
+            pct = f" ({seen['lines'] * 100 // total}%)" if total else ""
+            print(f"  {seen['lines']}/{total} lines{pct}, {seen['written']} written, {seen['bad']} bad, "
+                  f"{seen['written'] / max(1e-9, time.perf_counter() - started):.0f} records/s",
+                  file=sys.stderr, flush=True)
 
-    started = __import__("time").perf_counter()
-    with path.open(encoding="utf-8") as fh:
-        report = importer.run(fh, progress=None if args.quiet else progress,
-                              progress_every=max(500, total // 20) if total else 1000)
+    started = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):    # the workers' log lines: standard output is the summary's
+            report = importer_fanout.run_file(path, workers=args.workers or settings.get().job_workers,
+                                              progress=None if args.quiet else progress)
+    except Exception:
+        print(f"gjj import: stopped by the error below; the chunks finished so far are kept: run `gjj import {path}` "
+              "again to go on from where each chunk stopped", file=sys.stderr)
+        raise
     for bad in report.bad:
         print(f"{path}:{bad.line_no}: {bad.reason}", file=sys.stderr)
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.written.items())) or "nothing"
@@ -126,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="import center records (JSON Lines, CONTRACT section 7)")
     p.add_argument("file")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--workers", type=int, default=None,
+                   help="chunks imported at once (default $GJJ_JOB_WORKERS); the file is cut into at least as many")
     p.set_defaults(func=_cmd_import)
 
     jobs_p = sub.add_parser("jobs", help="scheduled functions").add_subparsers(dest="jobs_command", required=True)

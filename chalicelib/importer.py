@@ -386,48 +386,66 @@ def parse_line(text: str) -> _Record:
         raise ValueError("; ".join(f"{k}: {v}" for k, v in fields.items())) from None
 
 
-def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None = None,
-        progress_every: int = 1000) -> Report:
-    """Import ``lines``; bad lines are reported, good ones upserted in batches."""
+class Batch:
+    """The per-record work of an import over some lines (the whole file, or one page of a chunk): validate each
+    line, write the good ones in batches (one batch writer per table), count them, keep the bad ones with their line
+    numbers, and gather what the ledger lines say about each account's HPF years (``firsts``, ``years``) for
+    :func:`record_year_openings`. :meth:`close` flushes the writes."""
 
-    report = Report()
-    started = time.perf_counter()
-    writers: dict[type, Any] = {}
-    settlement = policy.get().deposit.interest_settlement
-    firsts: dict[tuple[str, int], tuple[str, int]] = {}    # (account, HPF year) -> earliest (flow_key, before)
-    years = YearSums()
-    try:
-        for line_no, text in enumerate(lines, start=1):
-            report.lines = line_no
-            if not text.strip():
-                continue
-            try:
-                record = parse_line(text)
-            except ValueError as exc:
-                report.bad.append(BadLine(line_no, str(exc)))
-            else:
-                item = to_item(record)
-                model = type(item)
-                if model not in writers:
-                    writers[model] = model.batch_write()
-                    writers[model].__enter__()
-                writers[model].save(item)
-                report.written[record.type] = report.written.get(record.type, 0) + 1
-                if model is LedgerEntry:
-                    key = (item.account_no, balances.hpf_year(item.date, settlement))
-                    if key not in firsts or item.flow_key < firsts[key][0]:
-                        firsts[key] = (item.flow_key, int(item.balance_before))
-                    years.add(key, item, settlement)
-                elif isinstance(record, AccountRecord) and record.accrual is not None:
-                    years.explicit.add((record.account_no, record.accrual.hpf_year))
-            if progress and line_no % progress_every == 0:
-                progress(line_no, report)
-    finally:
+    def __init__(self) -> None:
+        self.report = Report()
+        self.writers: dict[type, Any] = {}
+        self.settlement = policy.get().deposit.interest_settlement
+        self.firsts: dict[tuple[str, int], tuple[str, int]] = {}   # (account, HPF year) -> earliest (flow_key, before)
+        self.years = YearSums()
+
+    def line(self, line_no: int, text: str) -> None:
+        self.report.lines = line_no
+        if not text.strip():
+            return
+        try:
+            record = parse_line(text)
+        except ValueError as exc:
+            self.report.bad.append(BadLine(line_no, str(exc)))
+            return
+        item = to_item(record)
+        model = type(item)
+        if model not in self.writers:
+            self.writers[model] = model.batch_write()
+            self.writers[model].__enter__()
+        self.writers[model].save(item)
+        self.report.written[record.type] = self.report.written.get(record.type, 0) + 1
+        if model is LedgerEntry:
+            key = (item.account_no, balances.hpf_year(item.date, self.settlement))
+            if key not in self.firsts or item.flow_key < self.firsts[key][0]:
+                self.firsts[key] = (item.flow_key, int(item.balance_before))
+            self.years.add(key, item, self.settlement)
+        elif isinstance(record, AccountRecord) and record.accrual is not None:
+            self.years.explicit.add((record.account_no, record.accrual.hpf_year))
+
+    def close(self) -> None:
+        writers, self.writers = self.writers, {}
         for writer in writers.values():
             writer.__exit__(None, None, None)
-    record_year_openings(firsts, years)
-    report.seconds = time.perf_counter() - started
-    return report
+
+
+def run(lines: Iterable[str], *, progress: Callable[[int, Report], None] | None = None,
+        progress_every: int = 1000) -> Report:
+    """Import ``lines`` in this thread; bad lines are reported, good ones upserted in batches. (``gjj import`` cuts
+    its file into chunks worked in parallel: :mod:`chalicelib.importer_fanout`, with this same per-record work.)"""
+
+    started = time.perf_counter()
+    batch = Batch()
+    try:
+        for line_no, text in enumerate(lines, start=1):
+            batch.line(line_no, text)
+            if progress and line_no % progress_every == 0:
+                progress(line_no, batch.report)
+    finally:
+        batch.close()
+    record_year_openings(batch.firsts, batch.years)
+    batch.report.seconds = time.perf_counter() - started
+    return batch.report
 
 
 @dataclass

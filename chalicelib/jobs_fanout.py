@@ -33,6 +33,9 @@ Locally nothing outlives the in-process drain, so every unfinished shard is sent
 once (a redelivery and a resend) are safe, only wasteful: every write is conditioned, the checkpoint only moves
 forward and a shard is counted done once.
 
+A job may cut its own shards instead (``Plan.bounds``, with the plan handed to :func:`start`): ``gjj import``'s shards
+are line ranges of its file (:mod:`chalicelib.importer_fanout`), the same coordinator, worker and checkpoints.
+
 Locally (``gjj jobs run``, ``make run``, the tests) :func:`start` drains the local queue in this process with
 ``GJJ_JOB_WORKERS`` threads: the same coordinator and worker code. A worker that raises leaves its message in the
 local dead-letter file and its shard ``failed``; the error is raised to the caller as a failed Lambda reports it.
@@ -96,6 +99,9 @@ class Page:
 class Plan:
     run: str                                  # the run's pk: one run per moment the job settles (a year, a day)
     context: dict[str, Any] = field(default_factory=dict)   # JSON: what every shard must agree on
+    # the shards' (lo, hi) ranges as the job cut them itself (the import's line ranges); None: the coordinator cuts
+    # ``keys`` into ``shards`` ranges. Read only when the run item is first written.
+    bounds: tuple[tuple[str | None, str | None], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ REGISTRY: dict[str, str] = {
     "send-remittance-reminders": "chalicelib.services.remittance:FANOUT",
     "loan-offset-deduction": "chalicelib.services.loan_offset:FANOUT",
     "reprice-loans": "chalicelib.services.loan_repricing:FANOUT",
+    "import": "chalicelib.importer_fanout:FANOUT",
 }
 
 
@@ -141,11 +148,13 @@ def _no_totals() -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- coordinator
 
 def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = None,
-          shards: int | None = None) -> dict[str, Any]:
-    """The coordinator: create the run (once), send the shards no worker is on; locally, drain the queue."""
+          shards: int | None = None, *, plan: Plan | None = None, workers: int | None = None) -> dict[str, Any]:
+    """The coordinator: create the run (once), send the shards no worker is on; locally, drain the queue (with
+    ``workers`` threads; default ``GJJ_JOB_WORKERS``). ``plan``: the run as the caller planned it (the import's,
+    from its file) instead of ``job.plan(now)``."""
     q = queue if queue is not None else work_queue.get()
     local = isinstance(q, work_queue.LocalQueue)
-    plan = job.plan(now)
+    plan = plan if plan is not None else job.plan(now)
     run = _run_item(job, plan, now, shards or settings.get().job_shards)
     if run.status == "done":
         return {**job.summary(plan.context, _no_totals()), "done": True, "posted": 0,
@@ -164,7 +173,7 @@ def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = No
     if not local:
         log.event(logger, "fan-out started", job=job.name, run=plan.run, sent=sent)
         return {**job.summary(plan.context, None), "done": False, "sent": sent}
-    totals = _drain(q)
+    totals = _drain(q, workers)
     done = StateItem.get(plan.run, RUN_SK, consistent_read=True).status == "done"
     return {**job.summary(plan.context, totals), "done": done}
 
@@ -174,8 +183,10 @@ def _run_item(job: FanoutJob, plan: Plan, now: datetime, shards: int) -> StateIt
         return StateItem.get(plan.run, RUN_SK, consistent_read=True)
     except StateItem.DoesNotExist:
         pass
-    if job.scan:
-        bounds: list = [(i, shards) for i in range(shards)]
+    if plan.bounds is not None:
+        bounds: list = [tuple(b) for b in plan.bounds]
+    elif job.scan:
+        bounds = [(i, shards) for i in range(shards)]
     else:
         bounds = _split(list(job.keys(plan.context)), shards) if shards > 1 else [(None, None)]
     item = StateItem(plan.run, RUN_SK, status="running", count=0, updated_at=clock.iso(now),
@@ -259,7 +270,7 @@ def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
         into[outcome] = into.get(outcome, 0) + int(n)
 
 
-def _drain(q: work_queue.LocalQueue) -> dict[str, Any]:
+def _drain(q: work_queue.LocalQueue, workers: int | None = None) -> dict[str, Any]:
     """Run the local queue to its end (or to the deadline); the totals of this drain's workers."""
     totals = _no_totals()
     lock = threading.Lock()
@@ -271,7 +282,7 @@ def _drain(q: work_queue.LocalQueue) -> dict[str, Any]:
                 totals[k] += got.get(k, 0)
             _add_counts(totals["counts"], got.get("counts", {}))
 
-    q.drain(handler, until=lambda: fanout.out_of_time())
+    q.drain(handler, workers=workers, until=lambda: fanout.out_of_time())
     if len(q):          # stopped for time: the next firing sends the unfinished shards again
         q.clear()
         raise fanout.OutOfTime()

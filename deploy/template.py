@@ -34,6 +34,9 @@ JOB_TABLES: dict[str, tuple[str, ...]] = {
     "settle-annual-interest": ("accounts", "ledger", "people", "users", "messages", "sms-outbox", "state", "audit"),
     "dispatch-sms": ("sms-outbox", "audit"),
     "reprice-loans": ("loans", "people", "users", "messages", "sms-outbox", "state", "audit"),
+    # not scheduled: `gjj import`'s chunks, worked by the job worker (chalicelib/importer_fanout.py)
+    "import": ("units", "people", "accounts", "ledger", "loans", "repayments", "branches", "properties", "notices",
+               "state"),
 }
 JOB_NEEDS_SNS = {"dispatch-sms"}
 # The fan-out jobs whose shards are parallel-scan segments (jobs_fanout.FanoutJob.scan): what their worker scans,
@@ -176,6 +179,8 @@ def worker_policy(stage: str) -> dict[str, Any]:
                                        "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:GetQueueUrl"],
          "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]}},
         {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": _arn("ssm", f"parameter/gjj/{stage}/*")},
+        # `gjj import` puts its file here; the workers read their chunks' byte ranges
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": _arn("s3", f"gjj-{stage}-uploads/imports/*")},
     ]}
 
 
@@ -194,7 +199,9 @@ def merge_template(stage: str) -> dict[str, Any]:
             "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
             "VersioningConfiguration": {"Status": "Enabled"},
             "LifecycleConfiguration": {"Rules": [{"Id": "expire-unclaimed-uploads", "Status": "Enabled",
-                                                  "Prefix": "incoming/", "ExpirationInDays": 7}]},
+                                                  "Prefix": "incoming/", "ExpirationInDays": 7},
+                                                 {"Id": "expire-import-files", "Status": "Enabled",
+                                                  "Prefix": "imports/", "ExpirationInDays": 30}]},
         },
     }
     resources["JobsDeadLetterQueue"] = {

@@ -44,6 +44,23 @@ class S3Files:
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]], ExpiresIn=expires)
         return post["url"], post["fields"]
 
+    def put_file(self, key: str, path) -> None:
+        """A file of this machine into the bucket (``gjj import`` in an AWS stage: its workers read it there)."""
+        self.client.upload_file(str(path), self.bucket, key)
+
+    def size(self, key: str) -> int:
+        return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+
+    def read(self, key: str, start: int, end: int, piece: int = 1 << 18):
+        """The bytes [start, end) of an object, a piece at a time (one ranged GET)."""
+        if start >= end:
+            return
+        body = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}")["Body"]
+        try:
+            yield from body.iter_chunks(piece)
+        finally:
+            body.close()
+
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 
