@@ -322,7 +322,8 @@ def test_print_the_deposit_certificate_with_its_code(hall):
     signed_in(product, driver, ZHANG)
     click(driver, "a[href='#/account']")
     click(driver, "#cert-btn")
-    code = wait(driver, "#cert-code").text
+    # the server's first PDF loads reportlab and its CJK font: on a loaded 2-core machine that alone took over 20 s
+    code = wait(driver, "#cert-code", timeout=90).text
     assert wait(driver, "#cert-link").get_attribute("href").startswith("blob:")
     shot(driver, "03-certificate")
     checked = requests.get(f"{product.url}/v1/certificates/{code}", timeout=10)
