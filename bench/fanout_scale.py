@@ -25,6 +25,7 @@ says ``unchanged`` or names the tables that changed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -75,6 +76,13 @@ def _no_ttl_sweeps() -> None:
                                        TimeToLiveSpecification={"AttributeName": names[0], "Enabled": False})
 
 
+@contextlib.contextmanager
+def _quiet():
+    """The jobs' log lines and metrics (written, and timed, as in a Lambda) kept off the bench's own output."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
 def measure(name: str, n: int, workers: int, delay_ms: float = 0, page_threads: int = PAGE_THREADS,
             shards: int | None = None) -> dict:
     """One run of job ``name`` over ``n`` seeded items with ``workers`` concurrent shard workers, on fresh tables
@@ -100,12 +108,12 @@ def measure(name: str, n: int, workers: int, delay_ms: float = 0, page_threads: 
         started = time.perf_counter()
         throughput._write(throughput.SEEDS[name](n, now))
         row["seed_s"] = round(time.perf_counter() - started, 2)
-        with Meter(delay_ms) as meter:
+        with Meter(delay_ms) as meter, _quiet():
             cpu, started = time.process_time(), time.perf_counter()
             summary = jobs.run(name, now)
             first, cpu = time.perf_counter() - started, time.process_time() - cpu
         before = fingerprint()
-        with Meter(delay_ms) as again:
+        with Meter(delay_ms) as again, _quiet():
             started = time.perf_counter()
             second_summary = jobs.run(name, now)
             second = time.perf_counter() - started
