@@ -1,11 +1,14 @@
 """`make bench`: every benchmark in one run, printed as tables, written to ``out/bench/``, and (``--readme``)
 put into README.md between the ``bench:start``/``bench:end`` markers, with the date and the machine.
 
-    python -m bench [--quick] [--readme] [--only routes,import_time,throughput,loan_schedule] [--sizes 10000]
+    python -m bench [--quick] [--readme] [--only routes,import_time,throughput,fanout_scale,loan_schedule]
+                    [--sizes 10000]
 
 Sections: ``routes`` (every route: p50/p99 as a ratio to a one-GetItem baseline, statuses, DynamoDB calls),
 ``import_time`` (``import app`` against its dependencies), ``throughput`` (`gjj import` and every scheduled
-job at 10,000 and 100,000 items on DynamoDB Local; ``--quick``: 1,000), ``loan_schedule`` (a 360-month plan).
+job at 10,000 and 100,000 items on DynamoDB Local; ``--quick``: 1,000), ``fanout_scale`` (the jobs that fan out
+with 1, 2, 4 and 8 workers on DynamoDB Local and on a latency-injected store, 10,000 items; ``--quick``: 1,000),
+``loan_schedule`` (a 360-month plan). ``--sizes`` sets the sizes of ``throughput`` and ``fanout_scale``.
 Each section also runs alone: ``python -m bench.routes [--quick]``.
 """
 
@@ -23,9 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("routes", "import_time", "throughput", "loan_schedule")
+SECTIONS = ("routes", "import_time", "throughput", "fanout_scale", "loan_schedule")
 TITLES = {"routes": "Routes", "import_time": "Cold start", "throughput": "Import and scheduled jobs",
-          "loan_schedule": "Loan schedule"}
+          "fanout_scale": "Jobs across workers", "loan_schedule": "Loan schedule"}
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -64,7 +67,8 @@ def run_section(name: str, quick: bool, sizes: list[int] | None = None) -> tuple
         result = _loan_schedule(quick)
         return result, _loan_markdown(result)
     module = importlib.import_module(f"bench.{name}")
-    result = module.run(quick=quick, sizes=sizes) if name == "throughput" and sizes else module.run(quick=quick)
+    sized = name in ("throughput", "fanout_scale") and sizes
+    result = module.run(quick=quick, sizes=sizes) if sized else module.run(quick=quick)
     return result, module.markdown(result)
 
 
@@ -94,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", action="store_true", help="write the figures into README.md")
     parser.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)}")
     parser.add_argument("--out", default=str(ROOT / "out" / "bench"))
-    parser.add_argument("--sizes", help="throughput sizes, e.g. 10000 (default 10000,100000; --quick 1000)")
+    parser.add_argument("--sizes", help="throughput and fanout_scale sizes, e.g. 10000 (default 10000,100000 and "
+                                        "10000; --quick 1000)")
     args = parser.parse_args(argv)
     names = [n for n in (args.only.split(",") if args.only else SECTIONS)]
     unknown = set(names) - set(SECTIONS)

@@ -36,6 +36,7 @@ MOMENTS = {
     "loan-offset-deduction": "2026-11-15T06:00:00+08:00",
     "settle-annual-interest": "2026-06-30T23:00:00+08:00",
     "dispatch-sms": "2026-11-16T09:00:00+08:00",
+    "reprice-loans": "2026-01-01T00:00:00+08:00",
 }
 
 
@@ -108,6 +109,20 @@ def seed_interest_accounts(n: int, now: dt.datetime):
     yield from _accounts(n, kind="employee")
 
 
+def seed_reprice_loans(n: int, now: dt.datetime):
+    """Loans disbursed in 2024-03, over a year before the repricing day, still at the first-home over-5-years rate
+    in force then (3.10, policy ``rates.loan`` from 2022-10-01); on 2026-01-01 the rate in force for them is 2.60
+    (from 2025-05-08): every loan moves."""
+    from chalicelib.store.loans import Loan
+
+    yield from _accounts(n, kind="employee", paid_through="202510")
+    for i in range(n):
+        yield Loan(contract_no=f"HTR{i:09d}", id_number=_id_number(i), bank="中国建设银行太原分行",
+                   repay_account=f"62170000{i:011d}", principal=40_000_000, annual_rate="3.10", term_months=240,
+                   method="equal_installment", disbursed_on="2024-03-20", repayment_day=20, balance=37_000_000,
+                   paid_periods=21, status="normal", home="first", offset_signed=False)
+
+
 def seed_sms_queue(n: int, now: dt.datetime):
     from chalicelib.store.messages import OutboundSms
 
@@ -126,7 +141,7 @@ def seed_open_window(n: int, now: dt.datetime):
 
 
 PER_ITEM = {"send-appointment-reminders", "send-remittance-reminders", "loan-offset-deduction",
-            "settle-annual-interest", "dispatch-sms"}
+            "settle-annual-interest", "dispatch-sms", "reprice-loans"}
 SEEDS: dict[str, Callable[[int, dt.datetime], object] | None] = {
     "open-remittance-window": None,
     "close-remittance-window": seed_open_window,
@@ -135,6 +150,7 @@ SEEDS: dict[str, Callable[[int, dt.datetime], object] | None] = {
     "loan-offset-deduction": seed_offset_loans,
     "settle-annual-interest": seed_interest_accounts,
     "dispatch-sms": seed_sms_queue,
+    "reprice-loans": seed_reprice_loans,
 }
 
 
@@ -216,7 +232,7 @@ def bench_job(name: str, n: int) -> dict:
             "summary": _short(summary), "second_summary": _short(second_summary)}
 
 
-COUNTS = ("reminded", "posted", "sent", "full", "partial", "bank_only")
+COUNTS = ("reminded", "posted", "sent", "full", "partial", "bank_only", "repriced")
 
 
 def _processed(summary, seeded: int) -> int:

@@ -8,7 +8,10 @@ writes are conditioned (versions, ``does_not_exist``) as they must be anyway for
 :func:`each` reads its items lazily from the caller's iterator (a paged Query) in the calling thread, keeps at most
 ``2 × workers`` in flight, copies the caller's context into each item (the log's correlation id), and stops at the
 first item that raises: items not yet started are not started, running ones finish, and the error is raised.
-``GJJ_JOB_WORKERS`` sets the number of threads (``1``: one item at a time, in order).
+``GJJ_PAGE_THREADS`` sets the number of threads (``1``: one item at a time, in order); unset, it is
+``GJJ_JOB_WORKERS``. Locally ``GJJ_JOB_WORKERS`` is also the number of shard workers the in-process queue runs at
+once (:mod:`chalicelib.adapters.queue`), so ``GJJ_PAGE_THREADS`` lets a benchmark vary the workers (as many
+``job_worker`` Lambdas) while each worker keeps the threads it has in AWS.
 
 A job has a deadline (:func:`deadline`, set by its Lambda from the time it has left): once it has passed, no new
 item is started, the running ones finish and :class:`OutOfTime` is raised. The job's schedule fires again
@@ -64,7 +67,7 @@ _END = object()
 
 def each(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> Iterator[R]:
     """``fn(item)`` for every item, up to ``workers`` at once; results in the order they finish."""
-    workers = workers if workers is not None else settings.get().job_workers
+    workers = workers if workers is not None else settings.get().page_threads
     source = iter(items)
     if workers <= 1:
         for item in source:

@@ -27,6 +27,7 @@ class Settings:
     center_name: str
     job_workers: int
     job_shards: int
+    page_threads: int          # threads for one worker's items (fanout.each); defaults to job_workers
     jobs_queue: str
 
     @property
@@ -50,6 +51,7 @@ def load() -> Settings:
         center_name=os.environ.get("GJJ_CENTER_NAME", "太原住房公积金管理中心"),
         job_workers=_positive_int("GJJ_JOB_WORKERS", 8),
         job_shards=_positive_int("GJJ_JOB_SHARDS", 1),
+        page_threads=_positive_int("GJJ_PAGE_THREADS", _positive_int("GJJ_JOB_WORKERS", 8)),
         jobs_queue=os.environ.get("GJJ_JOBS_QUEUE", f"gjj-{stage}-jobs"),
     )
 
