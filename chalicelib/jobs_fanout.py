@@ -59,6 +59,7 @@ from chalicelib.adapters import queue as work_queue
 from chalicelib.store.kv import StateItem
 
 logger = log.get("fanout")
+SAMPLE_KEYS = 8192          # at most this many keys held to cut the shards (see _evenly)
 LEASE_SECONDS = 16 * 60     # a worker Lambda lives 15 minutes at most; a shard quiet longer has no worker
 
 
@@ -188,7 +189,7 @@ def _run_item(job: FanoutJob, plan: Plan, now: datetime, shards: int) -> StateIt
     elif job.scan:
         bounds = [(i, shards) for i in range(shards)]
     else:
-        bounds = _split(list(job.keys(plan.context)), shards) if shards > 1 else [(None, None)]
+        bounds = _split(_evenly(job.keys(plan.context), SAMPLE_KEYS), shards) if shards > 1 else [(None, None)]
     item = StateItem(plan.run, RUN_SK, status="running", count=0, updated_at=clock.iso(now),
                      data={"gen": uuid.uuid4().hex[:8], "shards": len(bounds), "bounds": [list(b) for b in bounds],
                            "context": plan.context, "job": job.name})
@@ -212,6 +213,23 @@ def _ensure_shards(run: str, gen: str, bounds: list, now: datetime, scan: bool =
         except PutError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
+
+
+def _evenly(keys: Iterable[str], limit: int) -> list[str]:
+    """An evenly spaced sample of ``keys`` (in order) of at most ``limit`` keys, read in one pass: every key while
+    they fit, then every second, fourth … (the stride doubles each time the sample outgrows ``limit``). The shards
+    are cut from it, so the coordinator never holds every key: 10 M account numbers are about 700 MB as Python
+    strings, more than its Lambda has; the sample is a few hundred KB, and each shard gets its share of the keys
+    give or take one stride."""
+    sample: list[str] = []
+    stride = 1
+    for i, key in enumerate(keys):
+        if i % stride == 0:
+            sample.append(key)
+            if len(sample) > limit:
+                sample = sample[::2]
+                stride *= 2
+    return sample
 
 
 def _split(keys: list[str], shards: int) -> list[tuple[str | None, str | None]]:
