@@ -26,28 +26,27 @@ def _gets(n: int) -> None:
 
 def test_each_call_waits_the_delay(aws):
     calls = 6
-    started = time.perf_counter()
     _gets(calls)                                  # warm: the client and its connection exist
-    plain = time.perf_counter() - started
     with Meter(delay_ms=DELAY_MS) as meter:
         started = time.perf_counter()
         _gets(calls)
         delayed = time.perf_counter() - started
     assert meter.calls == calls and meter.sent == calls and meter.by_operation == {"GetItem": calls}
-    # one after another, the six waits add up: at least 6 × 40 ms more than the same calls without the delay
+    # one after another, the six waits add up: at least 6 × 40 ms (a lower bound only: a loaded machine may add
+    # any amount to a timing, so no upper bound and no comparison with an undelayed run)
     assert delayed >= calls * DELAY_MS / 1000
-    assert delayed - plain >= calls * DELAY_MS / 1000 * 0.9
     assert meter.slept_s >= calls * DELAY_MS / 1000
 
 
 def test_the_delay_is_gone_once_the_meter_is_left(aws):
-    with Meter(delay_ms=DELAY_MS) as meter:
+    long_ms = 2_000          # five calls still delayed would take 10 s; undelayed they take milliseconds
+    with Meter(delay_ms=long_ms) as meter:
         _gets(1)
     started = time.perf_counter()
     _gets(5)
     after = time.perf_counter() - started
     assert meter.calls == 1
-    assert after < 5 * DELAY_MS / 1000
+    assert after < 5 * long_ms / 1000 / 2
 
 
 def test_threads_overlap_their_waits(aws):
