@@ -96,6 +96,18 @@ def _cmd_jobs_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_jobs_status(args: argparse.Namespace) -> int:
+    from chalicelib import clock, jobs, jobs_fanout
+
+    if args.name not in jobs_fanout.REGISTRY or args.name not in jobs.JOBS:
+        print(f"gjj jobs status: {args.name} does not fan out; fan-out jobs: "
+              f"{', '.join(n for n in jobs_fanout.REGISTRY if n in jobs.JOBS)}", file=sys.stderr)
+        return 2
+    now = clock.parse(args.at) if args.at else clock.now()
+    print(json.dumps(jobs_fanout.status(jobs_fanout.get(args.name), now), ensure_ascii=False, default=str))
+    return 0
+
+
 def _cmd_jobs_list(args: argparse.Namespace) -> int:
     from chalicelib import jobs
 
@@ -158,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--at", help="ISO-8601 time with offset to use as now (default: the stage clock)")
     run.set_defaults(func=_cmd_jobs_run)
     jobs_p.add_parser("list", help="list the scheduled functions").set_defaults(func=_cmd_jobs_list)
+    st = jobs_p.add_parser("status", help="where a fan-out job's run stands: the run item and each shard")
+    st.add_argument("name")
+    st.add_argument("--at", help="ISO-8601 time with offset: the moment whose run to show (default: the stage clock)")
+    st.set_defaults(func=_cmd_jobs_status)
 
     tables = sub.add_parser("tables", help="DynamoDB tables").add_subparsers(dest="tables_command", required=True)
     tables.add_parser("create", help="create the tables that are missing").set_defaults(func=_cmd_tables_create)

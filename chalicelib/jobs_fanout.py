@@ -146,6 +146,28 @@ def _no_totals() -> dict[str, Any]:
     return {"posted": 0, "amount": 0, "pages": 0, "counts": {}}
 
 
+def status(job: FanoutJob, now: datetime) -> dict[str, Any]:
+    """Where the run for ``now`` stands, for an operator (``gjj jobs status``): the run item and each shard of its
+    generation: status, items written, the checkpoint, the lease, per-outcome counts. Read only; ``None`` for the
+    run when the coordinator has not fired for that moment yet."""
+    plan = job.plan(now)
+    try:
+        run = StateItem.get(plan.run, RUN_SK, consistent_read=True)
+    except StateItem.DoesNotExist:
+        return {"job": job.name, "run": plan.run, "status": None, "note": "no run for this moment yet"}
+    data = _data(run)
+    shards = []
+    for shard in StateItem.query(plan.run, StateItem.sk.startswith(f"shard#{data['gen']}#"), consistent_read=True):
+        sd = _data(shard)
+        shards.append({"shard": _index(shard), "status": shard.status, "items": int(shard.count or 0),
+                       "checkpoint": shard.value, "updated_at": shard.updated_at,
+                       "lease_until": int(sd.get("lease", 0)) or None,
+                       "counts": {k[len(COUNT_PREFIX):]: int(v) for k, v in sd.items() if k.startswith(COUNT_PREFIX)}})
+    return {"job": job.name, "run": plan.run, "status": run.status, "shards_done": int(run.count or 0),
+            "shards": int(data["shards"]), "furthest": run.value, "updated_at": run.updated_at,
+            "items": sum(s["items"] for s in shards), "by_shard": shards}
+
+
 # ----------------------------------------------------------------------------------------------- coordinator
 
 def start(job: FanoutJob, now: datetime, queue: work_queue.WorkQueue | None = None,

@@ -312,3 +312,29 @@ def test_the_job_worker_lambda_with_its_time_nearly_gone_sends_its_continuation(
     [continuation] = list(work_queue.get()._messages)               # sent to the stage's queue
     assert (continuation["shard"], continuation["hop"]) == (0, 1)
     assert sum(1 for v in settled(balances).values() if v) == 2     # one page (2 accounts) before it handed over
+
+
+def test_gjj_jobs_status_shows_an_operator_where_the_run_stands(aws, monkeypatch, capsys):
+    from chalicelib import cli
+
+    at = "2026-06-30T23:00:00+08:00"
+    assert cli.main(["jobs", "status", "settle-annual-interest", "--at", at]) == 0
+    before = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert before["status"] is None and before["run"] == "job#settle-annual-interest#2026"
+    monkeypatch.setenv("GJJ_JOB_SHARDS", "3")
+    from chalicelib import settings
+
+    settings.reset()
+    balances = accounts(7)
+    assert cli.main(["jobs", "run", "settle-annual-interest", "--at", at]) == 0
+    capsys.readouterr()
+    assert cli.main(["jobs", "status", "settle-annual-interest", "--at", at]) == 0
+    after = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    earning = sum(1 for fen in balances.values() if year_interest(fen))
+    assert (after["status"], after["shards_done"], after["shards"]) == ("done", 3, 3)
+    assert after["items"] == earning == sum(s["items"] for s in after["by_shard"])
+    assert {s["status"] for s in after["by_shard"]} == {"done"} and len(after["by_shard"]) == 3
+    assert after["furthest"] == max(balances)       # the last account number, in the book's order
+    # a job that does not fan out is refused with the names of those that do
+    assert cli.main(["jobs", "status", "dispatch-sms"]) == 2
+    assert "settle-annual-interest" in capsys.readouterr().err
