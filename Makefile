@@ -48,7 +48,8 @@ lint: install
 	$(BIN)/ruff check .
 
 ## bench: every route (p50/p99 vs a one-GetItem baseline, statuses, DynamoDB calls), import time, `gjj import` and
-## every scheduled job at 10,000 and 100,000 items; tables to out/bench/ and README.md (BENCH_ARGS=--quick: short)
+## every scheduled job at 10,000 and 100,000 items, the fan-out jobs with 1/2/4/8 workers on DynamoDB Local and
+## behind a 10 ms latency store; tables to out/bench/ and README.md (BENCH_ARGS=--quick: short)
 bench: install dynamodb-local
 	$(BIN)/python -m bench --readme $(BENCH_ARGS)
 
