@@ -63,7 +63,7 @@ def changed_tables(before: dict[str, tuple[int, str]], after: dict[str, tuple[in
     return sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
 
 
-def _no_ttl_sweeps() -> None:
+def no_ttl_sweeps() -> None:
     """DynamoDB Local's TTL sweep would delete seeded items stamped behind the real clock between two fingerprints
     (the jobs run at fixed past moments); expiry that matters is enforced in code, TTL is only cleanup."""
     from pynamodb.attributes import TTLAttribute
@@ -104,7 +104,7 @@ def measure(name: str, n: int, workers: int, delay_ms: float = 0, page_threads: 
                  "delay_ms": delay_ms}
     try:
         throughput._fresh_tables("fan")       # also re-reads the settings above
-        _no_ttl_sweeps()
+        no_ttl_sweeps()
         work_queue.reset()
         remittance.reset_cache()
         started = time.perf_counter()

@@ -205,6 +205,9 @@ def bench_job(name: str, n: int) -> dict:
     now = dt.datetime.fromisoformat(MOMENTS[name])
     seed = SEEDS.get(name, None)
     _fresh_tables("job")
+    from bench import fanout_scale
+
+    fanout_scale.no_ttl_sweeps()       # a sweep between the fingerprints would look like a change
     try:
         seeded = 0
         if seed is not None:
@@ -221,15 +224,20 @@ def bench_job(name: str, n: int) -> dict:
         started = time.perf_counter()
         summary = jobs.run(name, now)
         first = time.perf_counter() - started
+        from bench import fanout_scale
+
+        before = fanout_scale.fingerprint()          # every table, after the first run
         started = time.perf_counter()
         second_summary = jobs.run(name, now)
         second = time.perf_counter() - started
+        changed = fanout_scale.changed_tables(before, fanout_scale.fingerprint())
     finally:
         _drop_tables()
     done = _processed(summary, seeded)
     return {"job": name, "items": done or None, "status": "ok", "first_s": round(first, 2),
             "items_per_s": round(done / first) if done else None, "second_s": round(second, 2),
-            "summary": _short(summary), "second_summary": _short(second_summary)}
+            "summary": _short(summary), "second_summary": _short(second_summary),
+            "second_changed": "unchanged" if not changed else "changed: " + ", ".join(changed)}
 
 
 COUNTS = ("reminded", "posted", "sent", "full", "partial", "bank_only", "repriced")
@@ -291,16 +299,16 @@ def markdown(r: dict) -> list[str]:
                      f"{row['raw_batch_write_s']} | {row['ratio_to_raw']} | {row['lines_per_s_1_worker']:,} | "
                      f"{row['lines_per_s_4_workers']:,} |")
     lines += ["", "Scheduled jobs on DynamoDB Local (second run = the same moment again, which must change nothing):",
-              "", "| job | items | first run s | items/s | second run s | result |",
-              "| --- | ---: | ---: | ---: | ---: | --- |"]
+              "", "| job | items | first run s | items/s | second run s | tables after the second run | result |",
+              "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
     for row in r["jobs"]:
         if row["status"] != "ok":
-            lines.append(f"| `{row['job']}` | {row['items']:,} | {row['status']} | | | {row.get('detail', '')} |")
+            lines.append(f"| `{row['job']}` | {row['items']:,} | {row['status']} | | | | {row.get('detail', '')} |")
             continue
         items = f"{row['items']:,}" if row["items"] else "—"
         rate = f"{row['items_per_s']:,}" if row["items_per_s"] else "—"
         lines.append(f"| `{row['job']}` | {items} | {row['first_s']} | {rate} | {row['second_s']} | "
-                     f"`{row['summary']}` |")
+                     f"{row.get('second_changed', '')} | `{row['summary']}` |")
     return lines
 
 
