@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -181,9 +181,9 @@ def _plan(now: dt.datetime) -> jobs_fanout.Plan:
     return jobs_fanout.Plan(f"job#{JOB}#{tomorrow}", {"day": tomorrow})
 
 
-def _keys(context: dict) -> list[str]:
-    """Every ``sort_key`` due a reminder on the day, in order (read once by the coordinator to cut the shards)."""
-    return [a.sort_key for a in Appointment.remind_index.query(context["day"], attributes_to_get=["sort_key"])]
+def _keys(context: dict) -> Iterator[str]:
+    """Every ``sort_key`` due a reminder on the day, in order (streamed once by the coordinator to cut the shards)."""
+    return (a.sort_key for a in Appointment.remind_index.query(context["day"], attributes_to_get=["sort_key"]))
 
 
 def _page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fanout.Page:

@@ -33,6 +33,7 @@ does nothing. Locally (``gjj jobs run``) the same coordinator and workers run th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
 from chalicelib import clock, errors, fanout, jobs_fanout, log, money, policy
@@ -83,9 +84,10 @@ def _plan(now: dt.datetime) -> jobs_fanout.Plan:
     return jobs_fanout.Plan(progress_key(day.year)[0], {"day": day.isoformat(), "rate": str(rate)})
 
 
-def _keys(context: dict) -> list[str]:
-    """Every account number in order (keys only), read once by the coordinator to cut the shards."""
-    return [k.account_no for k in Account.book_index.query(BOOK)]
+def _keys(context: dict) -> Iterator[str]:
+    """Every account number in order (keys only), streamed once by the coordinator, which keeps an even sample of
+    them to cut the shards (:func:`chalicelib.jobs_fanout._evenly`)."""
+    return (k.account_no for k in Account.book_index.query(BOOK))
 
 
 def _page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fanout.Page:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -130,9 +131,9 @@ def _key(day: int, contract_no: str) -> str:
     return f"{day:02d}#{contract_no}"
 
 
-def _keys(context: dict) -> list[str]:
-    """Every loan due today, in key order (keys only), read once by the coordinator to cut the shards."""
-    return [_key(int(day), k.contract_no) for day in context["days"] for k in Loan.offset_index.query(int(day))]
+def _keys(context: dict) -> Iterator[str]:
+    """Every loan due today, in key order (keys only), streamed once by the coordinator to cut the shards."""
+    return (_key(int(day), k.contract_no) for day in context["days"] for k in Loan.offset_index.query(int(day)))
 
 
 def _keys_after(days: list[int], after: str | None, limit: int) -> list[str]:
