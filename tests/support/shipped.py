@@ -127,7 +127,8 @@ class Running:
     def stop(self, first: signal.Signals = signal.SIGTERM) -> None:
         """``first`` (TERM; INT is Ctrl-C) to the script's process group (the script cleans up), KILL to whatever
         is left."""
-        for sig, wait in ((first, 20), (signal.SIGKILL, 10)):
+        # up to a minute for the clean stop: on a loaded 2-core machine DynamoDB Local's JVM took over 20 s to exit
+        for sig, wait in ((first, 60), (signal.SIGKILL, 10)):
             try:
                 os.killpg(self.process.pid, sig)
             except ProcessLookupError:

@@ -66,7 +66,10 @@ def test_verify_with_no_hash_is_false():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.text(min_size=8, max_size=64).filter(lambda s: passwords.password_problem(s) is None))
+# no control characters in the alphabet (the rule refuses them): drawn from all of text, most draws were refused and
+# Hypothesis's filter_too_much health check failed the test on some seeds
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=8, max_size=64)
+       .filter(lambda s: passwords.password_problem(s) is None))
 def test_any_accepted_password_verifies_exactly(password):
     stored = passwords.hash_password(password)
     assert passwords.verify(stored, password)
