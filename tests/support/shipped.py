@@ -145,6 +145,14 @@ class Running:
             pass
 
 
+def _as_from_a_terminal() -> None:
+    """In the script's process, before exec: Ctrl-C and TERM as a terminal's shell delivers them. A signal ignored
+    when bash starts cannot be trapped, and a test process (an xdist worker, after some tests) may be ignoring
+    SIGINT: then run-local.sh's Ctrl-C trap never ran and the test saw it killed instead of "stopped."."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class Churn:
     """While in its ``with`` block, a thread does to the running server's files what a user of `make run` does:
     rewrites the clock file (with the same "now", so the business answers stay put), appends lines to the SMS
@@ -232,7 +240,7 @@ def start(workdir: Path, *, extra_env: dict[str, str] | None = None, timeout: fl
     env = environment(workdir, port, ddb_port, extra_env)
     log = open(workdir / log_name, "wb")  # noqa: SIM115  (the child holds it; closed below)
     process = subprocess.Popen(["bash", str(SCRIPT)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
+                               stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_as_from_a_terminal)
     log.close()
     running = Running(process, port, ddb_port, workdir, env, log_name)
     try:
