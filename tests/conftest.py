@@ -22,6 +22,8 @@ import moto  # noqa: E402,F401  (before any client exists)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+pytest_plugins = ["tests.support.job_runs"]     # the jobs queue on moto's SQS (fixture ``sqs``)
+
 from chalicelib import handlers  # noqa: E402
 
 handlers.load_all()   # app.py imports a handler module on its route's first request; tests read the whole registry

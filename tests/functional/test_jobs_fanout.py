@@ -18,6 +18,7 @@ from chalicelib.services import interest
 from chalicelib.store.kv import StateItem
 from chalicelib.store.ledger import LedgerEntry
 from tests.support import factories
+from tests.support.job_runs import receive_all
 
 JUNE_30 = clock.parse("2026-06-30T23:00:00+08:00")
 
@@ -76,24 +77,6 @@ def test_shards_partition_the_accounts_and_each_is_settled_exactly_once(backend,
     assert_each_settled_once(balances)
 
 
-@pytest.fixture
-def sqs(aws):
-    import boto3
-
-    client = boto3.client("sqs", region_name="us-east-1")
-    url = client.create_queue(QueueName="gjj-test-jobs")["QueueUrl"]
-    return client, url, work_queue.SqsQueue("gjj-test-jobs", client=client)
-
-
-def receive_all(client, url) -> list[dict]:
-    out = []
-    while True:
-        got = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return out
-        for m in got:
-            client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-            out.append(work_queue.parse(m["Body"]))
 
 
 def lambda_workers(client, url, q) -> int:

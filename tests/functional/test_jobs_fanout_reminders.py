@@ -21,12 +21,12 @@ import json
 import pytest
 
 from chalicelib import clock, fanout, jobs, jobs_fanout
-from chalicelib.adapters import queue as work_queue
 from chalicelib.services import appointments, remittance
 from chalicelib.store.content import Branch
 from chalicelib.store.kv import StateItem
 from chalicelib.store.messages import Message, OutboundSms
 from tests.support import factories
+from tests.support.job_runs import receive_all
 
 MORNING = clock.parse("2026-07-15T09:00:00+08:00")      # a Wednesday
 EVENING = clock.parse("2026-07-15T18:00:00+08:00")      # the reminder job's hour (policy appointments.reminder_hour)
@@ -109,24 +109,6 @@ def test_appointment_shards_remind_each_of_tomorrows_appointments_exactly_once(b
     assert len(list(OutboundSms.scan())) == 8
 
 
-@pytest.fixture
-def sqs(aws):
-    import boto3
-
-    client = boto3.client("sqs", region_name="us-east-1")
-    url = client.create_queue(QueueName="gjj-test-jobs")["QueueUrl"]
-    return client, url, work_queue.SqsQueue("gjj-test-jobs", client=client)
-
-
-def receive_all(client, url) -> list[dict]:
-    out = []
-    while True:
-        got = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return out
-        for m in got:
-            client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-            out.append(work_queue.parse(m["Body"]))
 
 
 def lambda_workers(client, url, q, extra=()) -> None:

@@ -14,9 +14,6 @@ from collections import Counter
 
 import pytest
 
-from chalicelib import clock
-from chalicelib.adapters import bank
-from chalicelib.services import remittance
 from tests.reliability import test_money_faults as money
 from tests.support.faults import DynamoWatch
 
@@ -30,15 +27,7 @@ TARGETS = {
 ROUTES = {r.route: r for r in money.MONEY_ROUTES}
 
 
-@pytest.fixture
-def world(aws, clock_file):
-    clock_file(money.NOW)
-    remittance.reset_cache()
-    bank.reset()
-    remittance.open_window(clock.now())
-    yield clock_file
-    remittance.reset_cache()
-    bank.reset()
+world = money.world      # the fault suite's world: its clock, an open remittance window, a fresh bank simulator
 
 
 def _count(client, prepare, key: str, status: int) -> list[str]:
