@@ -33,11 +33,9 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKERS = (1, 2, 4, 8)
 DELAY_MS = 10.0
 PAGE_THREADS = 8
@@ -63,20 +61,6 @@ def changed_tables(before: dict[str, tuple[int, str]], after: dict[str, tuple[in
     return sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
 
 
-def no_ttl_sweeps() -> None:
-    """DynamoDB Local's TTL sweep would delete seeded items stamped behind the real clock between two fingerprints
-    (the jobs run at fixed past moments); expiry that matters is enforced in code, TTL is only cleanup."""
-    from pynamodb.attributes import TTLAttribute
-
-    from chalicelib.store import base
-
-    client = base.connection().client
-    for model in base.all_models():
-        names = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
-        if names:
-            client.update_time_to_live(TableName=model.Meta.table_name,
-                                       TimeToLiveSpecification={"AttributeName": names[0], "Enabled": False})
-
 
 @contextlib.contextmanager
 def _quiet():
@@ -94,6 +78,7 @@ def measure(name: str, n: int, workers: int, delay_ms: float = 0, page_threads: 
     from chalicelib import jobs
     from chalicelib.adapters import queue as work_queue
     from chalicelib.services import remittance
+    from tests.support import ddblocal
 
     shards = shards or workers
     saved = {k: os.environ.get(k) for k in ENV}
@@ -104,7 +89,7 @@ def measure(name: str, n: int, workers: int, delay_ms: float = 0, page_threads: 
                  "delay_ms": delay_ms}
     try:
         throughput._fresh_tables("fan")       # also re-reads the settings above
-        no_ttl_sweeps()
+        ddblocal.no_ttl_sweeps()
         work_queue.reset()
         remittance.reset_cache()
         started = time.perf_counter()
@@ -173,14 +158,9 @@ def run(quick: bool = False, sizes: list[int] | None = None, only_jobs: list[str
         workers: tuple[int, ...] = WORKERS, delay_ms: float = DELAY_MS, page_threads: int = PAGE_THREADS,
         shards_per_worker: int = 1) -> dict:
     sizes = sizes or ([1_000] if quick else [10_000])
-    sys.path.insert(0, str(ROOT))
-    workdir = Path(tempfile.mkdtemp(prefix="gjj-fanout-"))
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1", "GJJ_STAGE": "local", "GJJ_LOCAL_DIR": str(workdir),
-                       "GJJ_TOKEN_SECRET": "bench-secret-bench-secret-bench-secret-0123"})
-    from tests.support import ddblocal
+    from bench import throughput
 
-    server = ddblocal.start(workdir)
+    server = throughput.local_server("gjj-fanout-")
     if server is None:
         return {"error": "DynamoDB Local is not installed: run `make dynamodb-local` first"}
     result: dict = {"sizes": sizes, "workers": list(workers), "delay_ms": delay_ms, "page_threads": page_threads,

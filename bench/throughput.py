@@ -205,9 +205,9 @@ def bench_job(name: str, n: int) -> dict:
     now = dt.datetime.fromisoformat(MOMENTS[name])
     seed = SEEDS.get(name, None)
     _fresh_tables("job")
-    from bench import fanout_scale
+    from tests.support import ddblocal
 
-    fanout_scale.no_ttl_sweeps()       # a sweep between the fingerprints would look like a change
+    ddblocal.no_ttl_sweeps()       # a sweep between the fingerprints would look like a change
     try:
         seeded = 0
         if seed is not None:
@@ -257,16 +257,23 @@ def _short(summary) -> str:
     return json.dumps(summary, ensure_ascii=False, default=str)[:160]
 
 
-def run(quick: bool = False, sizes: list[int] | None = None, only_jobs: list[str] | None = None) -> dict:
-    sizes = sizes or ([1_000] if quick else [10_000, 100_000])
+def local_server(prefix: str):
+    """The local stage's environment for a benchmark (fake AWS keys, a fresh data directory) and a DynamoDB Local of
+    its own; ``None`` when DynamoDB Local is not installed. The caller points ``GJJ_DDB_ENDPOINT`` at it and stops
+    it."""
     sys.path.insert(0, str(ROOT))
-    workdir = Path(tempfile.mkdtemp(prefix="gjj-throughput-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_DEFAULT_REGION": "us-east-1", "GJJ_STAGE": "local", "GJJ_LOCAL_DIR": str(workdir),
                        "GJJ_TOKEN_SECRET": "bench-secret-bench-secret-bench-secret-0123"})
     from tests.support import ddblocal
 
-    server = ddblocal.start(workdir)
+    return ddblocal.start(workdir)
+
+
+def run(quick: bool = False, sizes: list[int] | None = None, only_jobs: list[str] | None = None) -> dict:
+    sizes = sizes or ([1_000] if quick else [10_000, 100_000])
+    server = local_server("gjj-throughput-")
     if server is None:
         return {"error": "DynamoDB Local is not installed: run `make dynamodb-local` first"}
     from chalicelib import jobs

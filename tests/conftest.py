@@ -83,27 +83,13 @@ def ddb_local(ddb_local_server, local_dir, monkeypatch, request):
 
     base.configure()
     base.create_tables()
-    _no_ttl_sweeps(base)
+    ddblocal.no_ttl_sweeps()
     yield ddb_local_server
     base.delete_tables()
     monkeypatch.delenv("GJJ_DDB_ENDPOINT")
     monkeypatch.setenv("GJJ_TABLE_PREFIX", "test-")
     base.configure()
 
-
-def _no_ttl_sweeps(base) -> None:
-    """Switch TTL off on the test's DynamoDB Local tables. Tests pin "now" in the past (2026-07-15...), so their
-    TTL stamps are already behind the real clock, and DynamoDB Local's background sweep (moto has none) would
-    delete items such as lock-out counters and idempotency records in the middle of a slow test run. Expiry that
-    matters is enforced in code against the pinned clock; TTL is only physical cleanup."""
-    from pynamodb.attributes import TTLAttribute
-
-    client = base.connection().client
-    for model in base.all_models():
-        names = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
-        if names:
-            client.update_time_to_live(TableName=model.Meta.table_name,
-                                       TimeToLiveSpecification={"AttributeName": names[0], "Enabled": False})
 
 
 @pytest.fixture(params=["moto", pytest.param("ddblocal", marks=pytest.mark.ddblocal)])

@@ -61,3 +61,21 @@ def start(workdir: Path) -> Server | None:
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("DynamoDB Local did not start within 60 s")
+
+
+def no_ttl_sweeps() -> None:
+    """Switch TTL off on every table of the current prefix on DynamoDB Local. Tests and benchmarks pin "now" in the
+    past (2026-07-15 …), so their TTL stamps are already behind the real clock, and DynamoDB Local's background sweep
+    (moto has none) would delete items such as lock-out counters, idempotency records or seeded state in the middle
+    of a slow run, or between a benchmark's two fingerprints. Expiry that matters is enforced in code against the
+    pinned clock; TTL is only physical cleanup."""
+    from pynamodb.attributes import TTLAttribute
+
+    from chalicelib.store import base
+
+    client = base.connection().client
+    for model in base.all_models():
+        names = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+        if names:
+            client.update_time_to_live(TableName=model.Meta.table_name,
+                                       TimeToLiveSpecification={"AttributeName": names[0], "Enabled": False})
