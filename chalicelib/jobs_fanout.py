@@ -142,6 +142,20 @@ RUN_SK = "-"
 COUNT_PREFIX = "count_"      # a shard's per-outcome counts: data["count_<outcome>"]
 
 
+def tally(outcomes: Iterable[str]) -> dict[str, int]:
+    """A page's items by outcome (for :func:`checkpoint`'s ``counts``), outcomes that did not occur left out."""
+    out: dict[str, int] = {}
+    for outcome in outcomes:
+        out[outcome] = out.get(outcome, 0) + 1
+    return out
+
+
+def by_outcome(totals: dict[str, Any], outcomes: Iterable[str]) -> dict[str, int]:
+    """Every one of ``outcomes`` with its count in ``totals`` (a run's or a firing's; 0 when none)."""
+    counts = totals.get("counts", {})
+    return {k: int(counts.get(k, 0)) for k in outcomes}
+
+
 def _no_totals() -> dict[str, Any]:
     return {"posted": 0, "amount": 0, "pages": 0, "counts": {}}
 

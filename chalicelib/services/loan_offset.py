@@ -164,22 +164,20 @@ def _page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fan
         if outcome == "pending":
             StateItem(pending_key(today), contract_no, status="pending", updated_at=clock.iso(now),
                       ttl=now + dt.timedelta(days=PENDING_DAYS)).save()
-    counts = {k: outcomes.count(k) for k in OUTCOMES if k in outcomes}
+    counts = jobs_fanout.tally(outcomes)
     paid = sum(counts.get(k, 0) for k in PAID)
     jobs_fanout.checkpoint(shard, keys[-1], paid, 0, now, counts=counts)
     return jobs_fanout.Page(keys[-1], paid, 0, more=not reached_end and len(read) == PAGE, counts=counts)
 
 
 def _finished(context: dict, totals: dict, now: dt.datetime) -> None:
-    counts = totals.get("counts", {})
-    log.event(logger, "offset deduction", date=context["date"], **{k: int(counts.get(k, 0)) for k in OUTCOMES})
+    log.event(logger, "offset deduction", date=context["date"], **jobs_fanout.by_outcome(totals, OUTCOMES))
 
 
 def _summary(context: dict, totals: dict | None) -> dict:
     out: dict = {"date": context["date"]}
     if totals is not None:
-        counts = totals.get("counts", {})
-        out.update({k: int(counts.get(k, 0)) for k in OUTCOMES})
+        out.update(jobs_fanout.by_outcome(totals, OUTCOMES))
     return out
 
 

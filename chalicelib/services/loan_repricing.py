@@ -87,21 +87,19 @@ def _page(context: dict, shard: jobs_fanout.Shard, now: dt.datetime) -> jobs_fan
     if cursor is None:
         return jobs_fanout.Page(None, more=False)
     outcomes = fanout.run_all(lambda contract_no: reprice(contract_no, day, now), contracts)
-    counts = {k: outcomes.count(k) for k in OUTCOMES if k in outcomes}
+    counts = jobs_fanout.tally(outcomes)
     jobs_fanout.checkpoint(shard, cursor, counts.get("repriced", 0), 0, now, counts=counts)
     return jobs_fanout.Page(cursor, counts.get("repriced", 0), 0, more=last is not None, counts=counts)
 
 
 def _finished(context: dict, totals: dict, now: dt.datetime) -> None:
-    counts = totals.get("counts", {})
-    log.event(logger, "loan repricing", day=context["day"], **{k: int(counts.get(k, 0)) for k in OUTCOMES})
+    log.event(logger, "loan repricing", day=context["day"], **jobs_fanout.by_outcome(totals, OUTCOMES))
 
 
 def _summary(context: dict, totals: dict | None) -> dict:
     out: dict = {"day": context["day"]}
     if totals is not None:
-        counts = totals.get("counts", {})
-        out.update({k: int(counts.get(k, 0)) for k in OUTCOMES})
+        out.update(jobs_fanout.by_outcome(totals, OUTCOMES))
     return out
 
 
